@@ -9,7 +9,7 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config
  libjansson-dev"
 TEST_PKGS="libcmocka-dev python3 python3-pytest python3-h2 clang
  libclang-rt-14-dev lmdb-utils openssl curl redis-server"
-BENCH_PKGS="wrk nginx-light"
+BENCH_PKGS="wrk nginx-light haproxy varnish"
 
 want="$BUILD_PKGS"
 case "${1:-build}" in
