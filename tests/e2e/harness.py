@@ -125,3 +125,105 @@ def get_json(port, path, host="127.0.0.1"):
     body = r.read()
     c.close()
     return json.loads(body)
+
+
+def strata_yaml(origins, listen_port, extra="", site_extra="", hosts='["*"]', workers=1):
+    """A config for one site in front of origins (list of ports)."""
+    olist = ", ".join('"127.0.0.1:%d"' % p for p in origins)
+    return (
+        "workers: %d\n"
+        "listen: [\"127.0.0.1:%d\"]\n"
+        "%s"
+        "sites:\n"
+        "  - name: test\n"
+        "    hosts: %s\n"
+        "    origin: [%s]\n"
+        "%s" % (workers, listen_port, extra, hosts, olist, site_extra))
+
+
+def start_strata(yaml_text, port, tmpdir, name="strata.yaml", env=None):
+    """Writes the config to tmpdir and starts edge/strata on it."""
+    path = os.path.join(tmpdir, name)
+    with open(path, "w") as f:
+        f.write(yaml_text)
+    return Proc([binary("edge/strata"), "-c", path], port=port, env=env, cwd=tmpdir)
+
+
+class Edge:
+    """strata in front of a fresh strata-origin, stopped together."""
+
+    def __init__(self, tmpdir, extra="", site_extra="", origin_args=(), workers=1,
+                 hosts='["*"]', n_origins=1):
+        self.origins = [start_origin(*origin_args) for _ in range(n_origins)]
+        self.origin = self.origins[0]
+        self.port = free_port()
+        self.tmpdir = tmpdir
+        self.yaml = strata_yaml([o.port for o in self.origins], self.port, extra=extra,
+                                site_extra=site_extra, hosts=hosts, workers=workers)
+        self.proc = start_strata(self.yaml, self.port, tmpdir)
+
+    def origin_stats(self, detail=False, i=0):
+        return get_json(self.origins[i].port, "/__stats" + ("?detail=1" if detail else ""))
+
+    def stop(self):
+        rc = self.proc.stop()
+        for o in self.origins:
+            o.stop()
+        return rc
+
+
+def parse_response(raw):
+    """Splits one HTTP/1.1 response: (status, headers dict lowercased, rest)."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        headers.setdefault(k.strip().lower().decode(), []).append(v.strip().decode())
+    return status, headers, rest
+
+
+def read_responses(sock, n, timeout=5.0):
+    """Reads n complete responses (Content-Length or chunked framed) from a
+    socket; returns a list of (status, headers, body)."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    deadline = time.monotonic() + timeout
+
+    def need(k):
+        nonlocal buf
+        while len(buf) < k:
+            if time.monotonic() > deadline:
+                raise TimeoutError("short read")
+            b = sock.recv(65536)
+            if not b:
+                raise EOFError("closed after %d bytes" % len(buf))
+            buf += b
+
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            need(len(buf) + 1)
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        status, headers, _ = parse_response(head + b"\r\n\r\n")
+        if status < 200:
+            continue
+        body = b""
+        if "content-length" in headers:
+            k = int(headers["content-length"][0])
+            need(k)
+            body, buf = buf[:k], buf[k:]
+        elif "chunked" in ",".join(headers.get("transfer-encoding", [])):
+            while True:
+                while b"\r\n" not in buf:
+                    need(len(buf) + 1)
+                line, _, buf = buf.partition(b"\r\n")
+                size = int(line.split(b";")[0], 16)
+                need(size + 2)
+                body += buf[:size]
+                buf = buf[size + 2:]
+                if size == 0:
+                    break
+        out.append((status, headers, body))
+    return out

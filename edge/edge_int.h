@@ -1,0 +1,227 @@
+/*
+ * Private declarations shared by the edge daemon's files: the server (main
+ * thread), workers (one event_base each), client connections and the
+ * upstream exchange. Every connection lives on the worker that accepted it;
+ * nothing here is shared across threads except where a comment says so.
+ */
+#ifndef EDGE_EDGE_INT_H
+#define EDGE_EDGE_INT_H
+
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf/conf.h"
+#include "edge/h1.h"
+
+#define WORKER_MAGIC 0x776b7231u
+#define CONN_MAGIC 0x636f6e6eu
+#define UPCONN_MAGIC 0x7570636eu
+
+/* Hard cap on field lines, whatever the config says (bounds stack use). */
+#define EDGE_MAX_FIELDS 1024
+/* Client output above this pauses the upstream read (backpressure). */
+#define EDGE_OUT_HIGH (256 * 1024)
+#define EDGE_OUT_LOW (64 * 1024)
+/* Upstream input is read in bounded slices. */
+#define EDGE_UP_READ_MAX (256 * 1024)
+
+struct server;
+struct worker;
+struct upstream_pool;
+struct access_log;
+
+/* A config snapshot as one worker uses it: users counts this worker's
+ * requests that began under it, so a reload never pulls it from under them. */
+struct wconf {
+    struct conf *conf;
+    unsigned users;
+    bool retired;
+};
+
+/* ---- server.c: process-wide state, main thread ---- */
+struct server {
+    struct event_base *base;
+    struct conf *conf; /* current snapshot (one ref) */
+    const char *conf_path; /* NULL = embedded default */
+    struct worker **workers;
+    unsigned n_workers;
+    struct access_log *alog;
+    struct event *ev_term, *ev_int, *ev_hup;
+    bool stopping;
+};
+
+int server_run(const char *conf_path, struct conf *conf);
+
+/* ---- worker.c ---- */
+struct worker {
+    unsigned magic;
+    unsigned id;
+    struct server *srv;
+    struct event_base *base;
+    pthread_t thread;
+    struct evconnlistener **listeners;
+    size_t n_listeners;
+    struct wconf *wc;      /* current config holder */
+    struct conf *pending;  /* posted by main thread under mu */
+    pthread_mutex_t mu;
+    struct event *ev_ctl;  /* wakes the worker for reload / stop */
+    struct event *ev_drain_deadline;
+    bool stop_requested;   /* under mu */
+    bool draining;
+    unsigned n_conns;
+    TAILQ_HEAD(, conn) conns;
+    struct upstream_pool *pool;
+    struct event *ev_alog_flush;
+    char *alog;            /* access log lines not yet written */
+    size_t alog_len;
+    char date[40];         /* cached IMF-fixdate for the current second */
+    char log_time[24];     /* the same second as ISO 8601 */
+    int64_t date_sec;
+    unsigned next_conn_id;
+};
+
+struct worker *worker_new(struct server *srv, unsigned id, const int *fds,
+                          size_t n_fds, struct conf *conf);
+int worker_start(struct worker *w);
+void worker_post_conf(struct worker *w, struct conf *conf);
+void worker_post_stop(struct worker *w);
+void worker_join_free(struct worker **wp);
+struct wconf *worker_conf_acquire(struct worker *w);
+void worker_conf_release(struct worker *w, struct wconf *wc);
+/* HTTP date and access-log time of the loop's current second. */
+const char *worker_date(struct worker *w);
+const char *worker_log_time(struct worker *w);
+void worker_conn_gone(struct worker *w, struct conn *c);
+/* Queues one access log line (flushed in batches). */
+void worker_alog_append(struct worker *w, const char *line, size_t len);
+
+/* ---- listen.c ---- */
+/* Opens a SO_REUSEPORT listening socket; -errno on failure. */
+int listen_socket_open(const struct conf_addr *a, int backlog);
+
+/* ---- upstream.c: per-worker keep-alive pools ---- */
+struct upstream_conn {
+    unsigned magic;
+    struct bufferevent *bev;
+    struct upstream_pool *pool;
+    struct conf_addr addr;
+    bool reused;     /* came from the idle pool */
+    bool connected;
+    uint64_t idle_since_ms;
+    TAILQ_ENTRY(upstream_conn) link;
+};
+
+struct upstream_pool *upstream_pool_new(struct event_base *base);
+void upstream_pool_free(struct upstream_pool **pp);
+/* An idle pooled connection to a, or a new one being connected. */
+struct upstream_conn *upstream_conn_get(struct upstream_pool *p,
+                                        const struct conf_addr *a);
+/* Back to the pool when reusable (and room), else closed; *ucp = NULL. */
+void upstream_conn_release(struct upstream_conn **ucp, bool reusable,
+                           const struct conf_upstream *cu);
+void upstream_pool_close_idle(struct upstream_pool *p);
+
+/* ---- conn.c: one client connection ---- */
+enum conn_state {
+    CS_HEAD,    /* reading a request head */
+    CS_PROXY,   /* an upstream exchange is under way */
+    CS_FLUSH,   /* response complete, output above the low mark */
+    CS_CLOSING, /* write what is queued, then linger */
+    CS_LINGER,  /* write side shut; reading and dropping until EOF or time */
+};
+
+struct proxy;
+
+struct conn {
+    unsigned magic;
+    unsigned id;
+    struct worker *w;
+    struct bufferevent *bev;
+    struct event *timer; /* header / idle deadline */
+    enum conn_state state;
+    bool keep_alive;     /* after the current response */
+    bool head_started;   /* at least one byte of the current head */
+    bool peer_eof;       /* client shut its write side */
+    bool is_head;        /* current request is HEAD: no body in responses */
+    struct wconf *wc;    /* config of the current request */
+    struct h1_scan scan;
+    struct h1_request req;
+    struct h1_field *fields; /* req.fields_cap entries */
+    struct proxy *px;       /* the exchange under way, or NULL */
+    struct proxy *px_spare; /* kept for the next request: no allocation */
+    char peer[64]; /* client address text */
+    /* Copies for logging and routing, valid for the whole request. */
+    char method[24];
+    char host[256];
+    char path[512];
+    int status;
+    uint64_t bytes_out;
+    uint64_t t_start_us;
+    const char *cache_status; /* for the access log */
+    char upstream[64];
+    unsigned n_requests;
+    TAILQ_ENTRY(conn) link;
+};
+
+void conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen);
+/* The current response is complete: log it, then next request or close. */
+void conn_response_done(struct conn *c, bool can_keep_alive);
+/* Abandons the connection at once (framing no longer trustworthy). */
+void conn_abort(struct conn *c);
+/* Drain request from the worker: close if idle, else close after response. */
+void conn_drain(struct conn *c);
+/* Sends a complete synthetic response and finishes the request. */
+void conn_respond_error(struct conn *c, int status, bool close);
+/* Read deadline (0 = none) plus the configured send deadline. */
+void conn_set_timeouts(struct conn *c, uint32_t read_ms);
+
+/* ---- proxy.c: the upstream exchange of one request ---- */
+/* Starts forwarding the parsed request; head bytes are still in the input. */
+void proxy_start(struct conn *c, const struct conf_site *site, size_t head_len);
+/* Client side events, delivered by conn.c while in CS_PROXY. */
+void proxy_on_client_read(struct conn *c);
+void proxy_on_client_drained(struct conn *c);
+void proxy_on_client_gone(struct conn *c);
+/* Ends the exchange (closing its upstream connection unless it was handed
+ * back) and keeps the memory in c->px_spare. */
+void proxy_end(struct conn *c);
+void proxy_destroy(struct proxy **pp);
+
+/* ---- fwd.c: field rewriting both ways ---- */
+struct fwd_ctx {
+    const struct conf_site *site;
+    const char *node_id;
+    const char *peer_ip;
+    bool client_tls;
+};
+/* Appends the upstream request head for r; -errno when it does not fit. */
+int fwd_request_head(struct evbuffer *out, const struct h1_request *r,
+                     const struct fwd_ctx *f, bool chunked_body);
+/* True when the request already passed through this node (CDN-Loop). */
+bool fwd_is_loop(const struct h1_request *r, const char *node_id);
+/* Appends the client response head for rsp, framed as decided by the
+ * caller: chunked (re-chunked body) and keep_alive. */
+int fwd_response_head(struct evbuffer *out, const struct h1_response *rsp,
+                      int client_minor, const char *node_id, const char *date,
+                      bool keep_alive, bool chunked);
+
+/* ---- access_log.c: one file shared by all workers, each with a buffer ---- */
+/* Always returns an object; path NULL means logging is off. */
+struct access_log *access_log_open(const char *path);
+/* Points the log at path (rotation, reload) without pulling the old one
+ * from under writing workers. */
+void access_log_reopen(struct access_log *al, const char *path);
+bool access_log_enabled(const struct access_log *al);
+/* Writes a batch of complete lines (one write(2)). */
+void access_log_write(struct access_log *al, const char *buf, size_t len);
+void access_log_close(struct access_log **alp);
+
+#endif

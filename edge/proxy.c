@@ -1,0 +1,555 @@
+/*
+ * The upstream exchange of one request: pick a server of the site, send the
+ * rewritten head and stream the request body, read and check the response
+ * head, and stream the response body to the client, moving buffers without
+ * copying and pausing whichever side reads faster than the other writes.
+ * A request that failed before any response byte is retried once on
+ * another server when that is safe (idempotent, no body consumed).
+ *
+ * After proxy_start() the request's slices (c->req pointers) are invalid:
+ * only its scalar fields (method, version, body kind) are used.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MOD "proxy"
+#include "common/alloc.h"
+#include "common/assert.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "edge/edge_int.h"
+
+#define PROXY_MAGIC 0x70727879u
+#define RSP_MAX_FIELDS 256
+#define MAX_TRIES 2
+
+enum up_state { UP_SENDING, UP_BODY };
+
+struct proxy {
+    unsigned magic;
+    struct conn *c;
+    const struct conf_site *site;
+    const struct conf *conf;
+    struct upstream_conn *uc;
+    struct evbuffer *head; /* upstream request head, kept for a retry */
+    enum up_state st;
+    unsigned tries;
+    unsigned server;
+    bool retryable;
+    bool got_byte;  /* any response byte arrived */
+    bool head_sent; /* client response head written */
+    bool paused;    /* upstream read paused by client backpressure */
+    bool client_paused; /* client read paused by upstream backpressure */
+    /* request body */
+    enum h1_body req_body;
+    uint64_t req_left;
+    uint64_t req_total;
+    struct h1_chunked req_ch;
+    bool req_done;
+    /* response */
+    struct h1_scan rscan;
+    struct h1_response rsp;
+    uint64_t rsp_left;
+    struct h1_chunked rsp_ch;
+    bool rsp_chunk_out;
+    struct h1_field rfields[RSP_MAX_FIELDS];
+};
+
+static const struct h1_limits rsp_limits = {
+    .request_line = 16384,
+    .field_line = 16384,
+    .header_section = 65536,
+    .max_fields = RSP_MAX_FIELDS,
+};
+
+static void send_to_server(struct proxy *px);
+static void pump_request(struct proxy *px);
+
+static bool
+idempotent(enum h1_method m)
+{
+    return m == H1_M_GET || m == H1_M_HEAD || m == H1_M_OPTIONS ||
+           m == H1_M_TRACE || m == H1_M_PUT || m == H1_M_DELETE;
+}
+
+static void
+drop_upstream(struct proxy *px)
+{
+    if (px->uc != NULL)
+        upstream_conn_release(&px->uc, false, &px->conf->upstream);
+}
+
+void
+proxy_end(struct conn *c)
+{
+    struct proxy *px = c->px;
+
+    c->px = NULL;
+    if (px == NULL)
+        return;
+    CHECK_OBJ(px, PROXY_MAGIC);
+    drop_upstream(px);
+    evbuffer_drain(px->head, evbuffer_get_length(px->head));
+    if (c->px_spare == NULL)
+        c->px_spare = px;
+    else
+        proxy_destroy(&px);
+}
+
+void
+proxy_destroy(struct proxy **pp)
+{
+    struct proxy *px = *pp;
+
+    *pp = NULL;
+    if (px == NULL)
+        return;
+    CHECK_OBJ(px, PROXY_MAGIC);
+    drop_upstream(px);
+    evbuffer_free(px->head);
+    px->magic = 0;
+    free(px);
+}
+
+/* Failed before the client saw a response head: answer with status. */
+static void
+fail_early(struct proxy *px, int status)
+{
+    struct conn *c = px->c;
+
+    drop_upstream(px);
+    /* An unread request body leaves the framing in doubt: close after. */
+    conn_respond_error(c, status, !px->req_done);
+}
+
+/* Failed after the response head went out: the client sees a cut. */
+static void
+fail_late(struct proxy *px)
+{
+    conn_abort(px->c);
+}
+
+static void
+finish(struct proxy *px)
+{
+    struct conn *c = px->c;
+    struct evbuffer *in = bufferevent_get_input(px->uc->bev);
+    bool reuse = px->rsp.keep_alive && px->req_done &&
+                 px->rsp.body != H1_BODY_EOF && evbuffer_get_length(in) == 0;
+
+    if (px->rsp_chunk_out)
+        evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    upstream_conn_release(&px->uc, reuse, &px->conf->upstream);
+    conn_response_done(c, px->req_done);
+}
+
+/* Moves n payload bytes to the client, as one chunk when re-chunking. */
+static void
+move_body(struct proxy *px, struct evbuffer *in, size_t n)
+{
+    struct evbuffer *out = bufferevent_get_output(px->c->bev);
+
+    if (px->rsp_chunk_out)
+        evbuffer_add_printf(out, "%zx\r\n", n);
+    evbuffer_remove_buffer(in, out, n);
+    if (px->rsp_chunk_out)
+        evbuffer_add(out, "\r\n", 2);
+    px->c->bytes_out += n;
+}
+
+/* Walks chunked framing in `in`; payload runs go to move(). Returns 1 when
+ * the body ended, 0 when more input is needed, -1 on bad framing. */
+static int
+walk_chunked(struct h1_chunked *ch, struct evbuffer *in,
+             void (*move)(struct proxy *, struct evbuffer *, size_t),
+             struct proxy *px)
+{
+    size_t avail;
+
+    while (!ch->done && (avail = evbuffer_get_length(in)) > 0) {
+        struct evbuffer_iovec v;
+        int rc;
+
+        if (ch->data_left > 0) {
+            size_t n = ch->data_left < avail ? (size_t)ch->data_left : avail;
+
+            move(px, in, n);
+            h1_chunked_skip_data(ch, n);
+            continue;
+        }
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        rc = h1_chunked_parse(ch, v.iov_base, v.iov_len);
+        if (rc < 0)
+            return -1;
+        evbuffer_drain(in, (size_t)rc);
+    }
+    return ch->done ? 1 : 0;
+}
+
+static void
+pause_if_full(struct proxy *px)
+{
+    if (evbuffer_get_length(bufferevent_get_output(px->c->bev)) > EDGE_OUT_HIGH &&
+        px->uc != NULL) {
+        bufferevent_disable(px->uc->bev, EV_READ);
+        px->paused = true;
+    }
+}
+
+static void
+pump_response(struct proxy *px)
+{
+    struct evbuffer *in = bufferevent_get_input(px->uc->bev);
+    size_t avail = evbuffer_get_length(in);
+    int rc = 0;
+
+    switch (px->rsp.body) {
+    case H1_BODY_NONE:
+        rc = 1;
+        break;
+    case H1_BODY_LENGTH: {
+        size_t n = px->rsp_left < avail ? (size_t)px->rsp_left : avail;
+
+        if (n > 0)
+            move_body(px, in, n);
+        px->rsp_left -= n;
+        rc = px->rsp_left == 0;
+        break;
+    }
+    case H1_BODY_CHUNKED:
+        rc = walk_chunked(&px->rsp_ch, in, move_body, px);
+        break;
+    case H1_BODY_EOF:
+        if (avail > 0)
+            move_body(px, in, avail);
+        break; /* ends at EOF */
+    }
+    if (rc < 0) {
+        stat_inc(ST_UP_BAD_RESPONSE);
+        fail_late(px);
+        return;
+    }
+    if (rc == 1) {
+        finish(px);
+        return;
+    }
+    pause_if_full(px);
+}
+
+/* The response head is complete: check it, answer the client's head. */
+static int
+take_response_head(struct proxy *px, const char *p, size_t head_len)
+{
+    struct conn *c = px->c;
+    bool unknown_len, ka;
+
+    px->rsp.fields = px->rfields;
+    px->rsp.fields_cap = RSP_MAX_FIELDS;
+    if (h1_response_parse(&px->rsp, p, head_len, c->req.method, &rsp_limits) != 0)
+        return -EPROTO;
+    if (px->rsp.status < 200)
+        return 1; /* interim: skip it, we answered Expect ourselves */
+    unknown_len = px->rsp.body == H1_BODY_CHUNKED || px->rsp.body == H1_BODY_EOF;
+    px->rsp_chunk_out = unknown_len && c->req.version_minor >= 1;
+    if (unknown_len && !px->rsp_chunk_out)
+        c->keep_alive = false; /* HTTP/1.0 client: the close ends the body */
+    ka = c->keep_alive && !c->w->draining && !c->peer_eof;
+    c->status = px->rsp.status;
+    fwd_response_head(bufferevent_get_output(c->bev), &px->rsp, c->req.version_minor,
+                      px->conf->node_id, worker_date(c->w), ka, px->rsp_chunk_out);
+    px->rsp_left = px->rsp.content_length;
+    h1_chunked_init(&px->rsp_ch);
+    px->head_sent = true;
+    return 0;
+}
+
+static void
+read_response_head(struct proxy *px)
+{
+    struct evbuffer *in = bufferevent_get_input(px->uc->bev);
+
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        const char *p;
+        int rc;
+
+        if (len == 0)
+            return;
+        if (len > rsp_limits.header_section + 4)
+            len = rsp_limits.header_section + 4;
+        p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+        rc = h1_head_scan(&px->rscan, p, len, &rsp_limits, false);
+        if (rc == 0)
+            return;
+        if (rc > 0) {
+            size_t head_len = (size_t)rc;
+
+            rc = take_response_head(px, p, head_len);
+            evbuffer_drain(in, head_len);
+            memset(&px->rscan, 0, sizeof px->rscan);
+            if (rc == 1)
+                continue;
+        }
+        if (rc < 0) {
+            stat_inc(ST_UP_BAD_RESPONSE);
+            fail_early(px, 502);
+            return;
+        }
+        px->st = UP_BODY;
+        pump_response(px);
+        return;
+    }
+}
+
+static void
+on_up_read(struct bufferevent *bev, void *arg)
+{
+    struct proxy *px = arg;
+
+    (void)bev;
+    px->got_byte = true;
+    if (px->st == UP_BODY)
+        pump_response(px);
+    else
+        read_response_head(px);
+}
+
+static void
+on_up_write(struct bufferevent *bev, void *arg)
+{
+    struct proxy *px = arg;
+
+    (void)bev;
+    if (px->client_paused && !px->req_done) {
+        px->client_paused = false;
+        bufferevent_enable(px->c->bev, EV_READ);
+        pump_request(px);
+    }
+}
+
+static void
+retry_or_fail(struct proxy *px, int status)
+{
+    struct conn *c = px->c;
+    bool stale_reuse = px->uc != NULL && px->uc->reused;
+
+    drop_upstream(px);
+    /* A pooled connection the server closed as we sent is no real try. */
+    if (px->retryable && !px->got_byte && (stale_reuse || px->tries < MAX_TRIES)) {
+        if (!stale_reuse)
+            px->server++;
+        stat_inc(ST_UP_RETRY);
+        send_to_server(px);
+        return;
+    }
+    (void)c;
+    fail_early(px, status);
+}
+
+static void
+on_up_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct proxy *px = arg;
+
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        const struct conf_upstream *u = &px->conf->upstream;
+        struct timeval rt = { u->read_timeout_ms / 1000, (u->read_timeout_ms % 1000) * 1000 };
+        struct timeval wt = { u->write_timeout_ms / 1000, (u->write_timeout_ms % 1000) * 1000 };
+
+        px->uc->connected = true;
+        bufferevent_set_timeouts(px->uc->bev, &rt, &wt);
+        return;
+    }
+    if (px->st == UP_BODY) {
+        if ((what & BEV_EVENT_EOF) && px->rsp.body == H1_BODY_EOF) {
+            pump_response(px);
+            px->rsp.keep_alive = false;
+            finish(px);
+            return;
+        }
+        stat_inc(what & BEV_EVENT_TIMEOUT ? ST_UP_TIMEOUT : ST_UP_BAD_RESPONSE);
+        fail_late(px);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        stat_inc(ST_UP_TIMEOUT);
+        drop_upstream(px);
+        fail_early(px, 504);
+        return;
+    }
+    if (!px->uc->connected && !px->uc->reused)
+        stat_inc(ST_UP_CONNECT_FAIL);
+    retry_or_fail(px, 502);
+}
+
+static void
+send_to_server(struct proxy *px)
+{
+    struct conn *c = px->c;
+    const struct conf_addr *a = &px->site->origins[px->server % px->site->n_origins];
+    const struct conf_upstream *u = &px->conf->upstream;
+    struct timeval ct = { u->connect_timeout_ms / 1000, (u->connect_timeout_ms % 1000) * 1000 };
+    struct timeval rt = { u->read_timeout_ms / 1000, (u->read_timeout_ms % 1000) * 1000 };
+    struct timeval wt = { u->write_timeout_ms / 1000, (u->write_timeout_ms % 1000) * 1000 };
+    struct evbuffer *out;
+
+    px->tries++;
+    snprintf(c->upstream, sizeof c->upstream, "%s", a->text);
+    px->uc = upstream_conn_get(c->w->pool, a);
+    if (px->uc == NULL) {
+        retry_or_fail(px, 502);
+        return;
+    }
+    bufferevent_setcb(px->uc->bev, on_up_read, on_up_write, on_up_event, px);
+    bufferevent_setwatermark(px->uc->bev, EV_READ, 0, EDGE_UP_READ_MAX);
+    /* While connecting, the write deadline is the connect deadline. */
+    bufferevent_set_timeouts(px->uc->bev, &rt, px->uc->reused ? &wt : &ct);
+    out = bufferevent_get_output(px->uc->bev);
+    if (px->retryable)
+        evbuffer_add(out, evbuffer_pullup(px->head, -1), evbuffer_get_length(px->head));
+    else
+        evbuffer_add_buffer(out, px->head);
+    bufferevent_enable(px->uc->bev, EV_READ | EV_WRITE);
+    px->st = UP_SENDING;
+    memset(&px->rscan, 0, sizeof px->rscan);
+    pump_request(px);
+}
+
+static void
+move_req_chunk(struct proxy *px, struct evbuffer *in, size_t n)
+{
+    struct evbuffer *out = bufferevent_get_output(px->uc->bev);
+
+    evbuffer_add_printf(out, "%zx\r\n", n);
+    evbuffer_remove_buffer(in, out, n);
+    evbuffer_add(out, "\r\n", 2);
+    px->req_total += n;
+}
+
+static void
+pump_request(struct proxy *px)
+{
+    struct conn *c = px->c;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *out;
+    int rc;
+
+    if (px->req_done || px->uc == NULL)
+        return;
+    out = bufferevent_get_output(px->uc->bev);
+    if (px->req_body == H1_BODY_LENGTH) {
+        size_t avail = evbuffer_get_length(in);
+        size_t n = px->req_left < avail ? (size_t)px->req_left : avail;
+
+        evbuffer_remove_buffer(in, out, n);
+        px->req_left -= n;
+        px->req_total += n;
+        px->req_done = px->req_left == 0;
+    } else {
+        rc = walk_chunked(&px->req_ch, in, move_req_chunk, px);
+        if (rc < 0 || px->req_total > px->conf->limits.request_body) {
+            stat_inc(ST_REQ_BAD);
+            fail_early(px, rc < 0 ? 400 : 413);
+            return;
+        }
+        if (rc == 1) {
+            evbuffer_add(out, "0\r\n\r\n", 5);
+            px->req_done = true;
+        }
+    }
+    if (px->req_done) {
+        conn_set_timeouts(c, 0);
+        return;
+    }
+    if (c->peer_eof) {
+        conn_abort(c); /* the client went away mid-body */
+        return;
+    }
+    if (evbuffer_get_length(out) > EDGE_OUT_HIGH) {
+        bufferevent_disable(c->bev, EV_READ);
+        px->client_paused = true;
+    }
+}
+
+void
+proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
+{
+    struct proxy *px = c->px_spare;
+    const struct conf *conf = c->wc->conf;
+    struct fwd_ctx f = { site, conf->node_id, c->peer, false };
+
+    c->px_spare = NULL;
+    if (px == NULL) {
+        px = xmalloc(sizeof *px);
+        px->magic = PROXY_MAGIC;
+        px->head = evbuffer_new();
+    }
+    /* Everything before the field array starts zeroed; keep magic, head. */
+    {
+        struct evbuffer *head = px->head;
+
+        memset(px, 0, offsetof(struct proxy, rfields));
+        px->magic = PROXY_MAGIC;
+        px->head = head;
+    }
+    c->px = px;
+    px->c = c;
+    px->site = site;
+    px->conf = conf;
+    px->req_body = c->req.body;
+    px->req_left = c->req.content_length;
+    px->req_done = c->req.body == H1_BODY_NONE;
+    h1_chunked_init(&px->req_ch);
+    if (c->req.body == H1_BODY_LENGTH && c->req.content_length > conf->limits.request_body) {
+        conn_respond_error(c, 413, true);
+        return;
+    }
+    fwd_request_head(px->head, &c->req, &f, c->req.body == H1_BODY_CHUNKED);
+    evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+    if (c->req.expect_continue && !px->req_done)
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    px->retryable = idempotent(c->req.method) && px->req_done;
+    if (!px->req_done)
+        conn_set_timeouts(c, conf->limits.body_timeout_ms);
+    send_to_server(px);
+}
+
+void
+proxy_on_client_read(struct conn *c)
+{
+    struct proxy *px = c->px;
+
+    if (px == NULL)
+        return;
+    if (!px->req_done)
+        pump_request(px);
+    else if (c->peer_eof)
+        c->keep_alive = false;
+}
+
+void
+proxy_on_client_drained(struct conn *c)
+{
+    struct proxy *px = c->px;
+
+    if (px == NULL || !px->paused || px->uc == NULL)
+        return;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > EDGE_OUT_LOW)
+        return;
+    px->paused = false;
+    bufferevent_enable(px->uc->bev, EV_READ);
+    pump_response(px);
+}
+
+void
+proxy_on_client_gone(struct conn *c)
+{
+    if (c->px != NULL)
+        drop_upstream(c->px);
+}

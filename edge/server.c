@@ -1,0 +1,180 @@
+/*
+ * The server: main thread. Opens the listening sockets, starts the workers,
+ * and turns signals into actions: SIGHUP reloads the config (a bad one is
+ * refused and the running one stays), SIGTERM/SIGINT drain and stop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#define LOG_MOD "server"
+#include "common/alloc.h"
+#include "common/assert.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "edge/edge_int.h"
+
+#define LISTEN_BACKLOG 4096
+
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static bool
+same_listen(const struct conf *a, const struct conf *b)
+{
+    if (a->n_listen != b->n_listen || a->workers != b->workers)
+        return false;
+    for (size_t i = 0; i < a->n_listen; i++)
+        if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
+            return false;
+    return true;
+}
+
+static void
+reload(struct server *s)
+{
+    struct conf_errors errs = { 0 };
+    struct conf *nc = NULL;
+    int rc;
+
+    rc = s->conf_path ? conf_load_file(s->conf_path, &nc, &errs)
+                      : conf_load_default(&nc, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        log_err("%s", errs.msgs[i]);
+    conf_errors_free(&errs);
+    if (rc != 0) {
+        stat_inc(ST_CONF_RELOAD_FAIL);
+        log_err("reload refused: the running config stays");
+        return;
+    }
+    if (!same_listen(s->conf, nc))
+        log_warn("listen addresses and workers change only on restart");
+    common_log_set_level(nc->log_level);
+    access_log_reopen(s->alog, nc->access_log);
+    conf_unref(&s->conf);
+    s->conf = nc;
+    for (unsigned i = 0; i < s->n_workers; i++)
+        worker_post_conf(s->workers[i], nc);
+    stat_inc(ST_CONF_RELOAD);
+    log_info("config reloaded from %s", nc->source);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *s = arg;
+
+    (void)what;
+    if (sig == SIGHUP) {
+        reload(s);
+        return;
+    }
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    log_info("signal %d: draining (up to %u ms)", (int)sig, s->conf->drain_timeout_ms);
+    for (unsigned i = 0; i < s->n_workers; i++)
+        worker_post_stop(s->workers[i]);
+    event_base_loopexit(s->base, NULL);
+}
+
+/* Opens every worker's sockets; on failure closes what was opened. */
+static int
+open_listeners(const struct conf *c, int *fds)
+{
+    size_t n = (size_t)c->workers * c->n_listen;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct conf_addr *a = &c->listen[i % c->n_listen];
+
+        fds[i] = listen_socket_open(a, LISTEN_BACKLOG);
+        if (fds[i] < 0) {
+            log_err("listen %s: %s", a->text, strerror(-fds[i]));
+            while (i-- > 0)
+                close(fds[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+start_workers(struct server *s, int *fds)
+{
+    const struct conf *c = s->conf;
+
+    s->workers = xcalloc(c->workers, sizeof *s->workers);
+    for (unsigned i = 0; i < c->workers; i++) {
+        s->workers[i] = worker_new(s, i, fds + (size_t)i * c->n_listen,
+                                   c->n_listen, s->conf);
+        s->n_workers++;
+        if (worker_start(s->workers[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void
+server_free(struct server *s)
+{
+    for (unsigned i = 0; i < s->n_workers; i++)
+        worker_join_free(&s->workers[i]);
+    free(s->workers);
+    if (s->ev_term) event_free(s->ev_term);
+    if (s->ev_int) event_free(s->ev_int);
+    if (s->ev_hup) event_free(s->ev_hup);
+    access_log_close(&s->alog);
+    conf_unref(&s->conf);
+    if (s->base)
+        event_base_free(s->base);
+}
+
+int
+server_run(const char *conf_path, struct conf *conf)
+{
+    struct server s = { .conf = conf, .conf_path = conf_path };
+    int *fds = xcalloc((size_t)conf->workers * conf->n_listen, sizeof *fds);
+    int rc = -1;
+
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    evthread_use_pthreads();
+    s.base = event_base_new();
+    if (s.base == NULL || open_listeners(conf, fds) != 0)
+        goto out;
+    s.alog = access_log_open(conf->access_log);
+    s.ev_term = evsignal_new(s.base, SIGTERM, on_signal, &s);
+    s.ev_int = evsignal_new(s.base, SIGINT, on_signal, &s);
+    s.ev_hup = evsignal_new(s.base, SIGHUP, on_signal, &s);
+    event_add(s.ev_term, NULL);
+    event_add(s.ev_int, NULL);
+    event_add(s.ev_hup, NULL);
+    if (start_workers(&s, fds) != 0)
+        goto out;
+    for (size_t i = 0; i < conf->n_listen; i++)
+        log_info("listening on %s with %u workers", conf->listen[i].text, conf->workers);
+    event_base_dispatch(s.base);
+    rc = 0;
+out:
+    free(fds);
+    server_free(&s);
+    log_info("stopped");
+    return rc;
+}

@@ -1,0 +1,55 @@
+# Shared helpers for the benchmark scripts (sourced). Everything listens on
+# 127.0.0.1 with ports the OS hands out, and every process started here is
+# stopped by the EXIT trap.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+: "${BUILD:=$top/build/plain}"
+work=$(mktemp -d /tmp/strata-bench.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # port
+    for _ in $(seq 1 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "nothing listening on port $1" >&2
+    return 1
+}
+
+# CPU ticks (utime+stime) of a process and its threads.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Runs wrk against URL, prints "rps p50_ms p99_ms requests cpu_us_per_req".
+# args: pid-of-server url duration connections
+measure() {
+    local pid=$1 url=$2 dur=$3 conns=$4 t0 t1 out hz
+    hz=$(getconf CLK_TCK)
+    t0=$(cpu_ticks "$pid")
+    out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${dur}s" --latency "$url" 2>&1)
+    t1=$(cpu_ticks "$pid")
+    /usr/bin/python3 - "$t0" "$t1" "$hz" <<PY
+import re, sys
+out = """$out"""
+t0, t1, hz = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+def ms(s):
+    v, u = re.match(r"([\d.]+)(us|ms|s)", s).groups()
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+reqs = int(re.search(r"(\d+) requests in", out).group(1))
+p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))
+p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+cpu = (t1 - t0) * 1e6 / hz / max(reqs, 1)
+print("%.0f %.3f %.3f %d %.1f %s" % (rps, p50, p99, reqs, cpu, errs.group(1) if errs else 0))
+PY
+}
