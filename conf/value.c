@@ -1,0 +1,328 @@
+/*
+ * Values: one converter per key type (integers, sizes, durations, names,
+ * paths, levels, booleans, address and host lists). Each checks its node,
+ * reports what is wrong with it at its position, and stores only a valid
+ * value, so a bad value leaves the default in place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/alloc.h"
+#include "common/assert.h"
+#include "conf/conf_int.h"
+
+static void
+uint_store(const struct conf_dest *d, uint64_t v)
+{
+    uint32_t u = (uint32_t)v;
+
+    if (d->k->width == sizeof(uint64_t))
+        memcpy(d->base + d->k->off, &v, sizeof v);
+    else
+        memcpy(d->base + d->k->off, &u, sizeof u);
+}
+
+static void
+str_store(const struct conf_dest *d, char *s)
+{
+    char **p = (char **)(void *)(d->base + d->k->off);
+
+    free(*p);
+    *p = s;
+}
+
+/* The text of scalar v, or NULL (reported) when v is no usable scalar. */
+const char *
+conf_value_scalar(const struct conf_dest *d, const struct conf_node *v,
+                  const char *what)
+{
+    if (v->kind == CONF_NODE_SCALAR && v->is_null)
+        conf_ctx_err(d->x, v, "%s has no value (expected %s)", d->qname,
+                     what);
+    else if (v->kind != CONF_NODE_SCALAR)
+        conf_ctx_err(d->x, v, "%s must be %s, not %s", d->qname, what,
+                     conf_node_kind_name(v));
+    else if (v->has_nul)
+        conf_ctx_err(d->x, v, "%s contains a NUL byte", d->qname);
+    else
+        return v->str;
+    return NULL;
+}
+
+/* Writes a size or duration bound the way a user would: 1MiB, 24h. */
+void
+conf_value_fmt(enum conf_type kind, uint64_t v, char *buf, size_t size)
+{
+    static const char *const sz[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    static const struct { uint64_t ms; const char *u; } du[] = {
+        { 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" }
+    };
+    size_t i = 0;
+
+    if (kind == CONF_T_SIZE) {
+        for (; i + 1 < ARRAY_LEN(sz) && v != 0 && v % 1024 == 0; i++)
+            v /= 1024;
+        snprintf(buf, size, "%llu%s", (unsigned long long)v, sz[i]);
+        return;
+    }
+    if (kind == CONF_T_DURATION) {
+        while (i + 1 < ARRAY_LEN(du) && v % du[i].ms != 0)
+            i++;
+        snprintf(buf, size, "%llu%s", (unsigned long long)(v / du[i].ms),
+                 du[i].u);
+        return;
+    }
+    snprintf(buf, size, "%llu", (unsigned long long)v);
+}
+
+static void
+range_check(const struct conf_dest *d, const struct conf_node *v, uint64_t n)
+{
+    char lo[32], hi[32], q[64];
+
+    if (n >= d->k->min && n <= d->k->max) {
+        uint_store(d, n);
+        return;
+    }
+    conf_value_fmt(d->k->type, d->k->min, lo, sizeof lo);
+    conf_value_fmt(d->k->type, d->k->max, hi, sizeof hi);
+    conf_text_quote(v->str, q, sizeof q);
+    if (d->k->max == UINT64_MAX)
+        conf_ctx_err(d->x, v, "%s must be at least %s, not '%s'", d->qname,
+                     lo, q);
+    else
+        conf_ctx_err(d->x, v, "%s must be in %s..%s, not '%s'", d->qname, lo,
+                     hi, q);
+}
+
+static void
+apply_number(const struct conf_dest *d, const struct conf_node *v)
+{
+    static const char *const what[] = {
+        [CONF_T_UINT] = "an integer", [CONF_T_SIZE] = "a size",
+        [CONF_T_DURATION] = "a duration"
+    };
+    const char *s = conf_value_scalar(d, v, what[d->k->type]);
+    const char *why = "expected digits";
+    char q[64];
+    uint64_t n;
+    int rc;
+
+    if (s == NULL)
+        return;
+    if (d->k->type == CONF_T_SIZE)
+        rc = conf_size_parse(s, &n, &why);
+    else if (d->k->type == CONF_T_DURATION)
+        rc = conf_duration_parse(s, &n, &why);
+    else
+        rc = conf_uint_parse(s, &n);
+    if (rc == 0) {
+        range_check(d, v, n);
+        return;
+    }
+    if (rc == -ERANGE)
+        why = "too large";
+    conf_text_quote(s, q, sizeof q);
+    conf_ctx_err(d->x, v, "%s: '%s' is not %s: %s", d->qname, q,
+                 what[d->k->type], why);
+}
+
+static void
+apply_string(const struct conf_dest *d, const struct conf_node *v)
+{
+    const char *s;
+    char q[64];
+    bool named;
+
+    if (d->k->type == CONF_T_PATH_OFF && v->kind == CONF_NODE_SCALAR &&
+        (v->is_null || strcmp(v->str, "off") == 0)) {
+        str_store(d, NULL);
+        return;
+    }
+    named = d->k->type == CONF_T_NAME || d->k->type == CONF_T_TOKEN;
+    s = conf_value_scalar(d, v, named ? "a name" : "a path");
+    if (s == NULL)
+        return;
+    conf_text_quote(s, q, sizeof q);
+    if (named && !conf_token_is_valid(s)) {
+        conf_ctx_err(d->x, v, "%s: '%s' is not a name (1 to 64 of "
+                     "A-Z a-z 0-9 . _ -)", d->qname, q);
+        return;
+    }
+    if (v->len == 0 || v->len >= PATH_MAX) {
+        conf_ctx_err(d->x, v, "%s: path must be 1 to %d bytes", d->qname,
+                     PATH_MAX - 1);
+        return;
+    }
+    str_store(d, xstrdup(s));
+    if (d->k->type == CONF_T_NAME)
+        conf_site_claim_name(d->x, s, v);
+}
+
+static void
+apply_level(const struct conf_dest *d, const struct conf_node *v)
+{
+    const char *s = conf_value_scalar(d, v, "a log level");
+    enum log_level lvl;
+    char q[64];
+
+    if (s == NULL)
+        return;
+    if (common_log_level_parse(s, &lvl) < 0) {
+        conf_text_quote(s, q, sizeof q);
+        conf_ctx_err(d->x, v, "%s must be error, warn, info or debug, "
+                     "not '%s'", d->qname, q);
+        return;
+    }
+    memcpy(d->base + d->k->off, &lvl, sizeof lvl);
+}
+
+static void
+apply_bool(const struct conf_dest *d, const struct conf_node *v)
+{
+    static const char *const yes[] = { "true", "yes", "on" };
+    static const char *const no[] = { "false", "no", "off" };
+    const char *s = conf_value_scalar(d, v, "true or false");
+    char q[64];
+
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            bool b = strcasecmp(s, yes[i]) == 0;
+
+            memcpy(d->base + d->k->off, &b, sizeof b);
+            return;
+        }
+    }
+    conf_text_quote(s, q, sizeof q);
+    conf_ctx_err(d->x, v, "%s must be true or false, not '%s'", d->qname, q);
+}
+
+/* The entries of a list-or-single value: *n of them from *first. */
+static bool
+list_items(const struct conf_dest *d, const struct conf_node *v,
+           const struct conf_node **first, size_t *n)
+{
+    if (v->kind == CONF_NODE_MAP) {
+        conf_ctx_err(d->x, v, "%s must be a list, not a mapping", d->qname);
+        return false;
+    }
+    if (v->kind == CONF_NODE_SEQ) {
+        *first = v->kids;
+        *n = v->n_kids;
+    } else {
+        *first = v;
+        *n = 1;
+    }
+    if (*n == 0)
+        conf_ctx_err(d->x, v, "%s must not be empty", d->qname);
+    return *n > 0;
+}
+
+static bool
+addr_one(const struct conf_dest *d, const struct conf_node *it,
+         struct conf_addr *out, const struct conf_addr *prev, size_t n_prev)
+{
+    const char *s = conf_value_scalar(d, it, "an address"), *why;
+    char q[64];
+
+    if (s == NULL)
+        return false;
+    conf_text_quote(s, q, sizeof q);
+    if (conf_addr_parse(s, out, &why) < 0) {
+        conf_ctx_err(d->x, it, "%s: bad address '%s': %s", d->qname, q, why);
+        return false;
+    }
+    for (size_t i = 0; i < n_prev; i++) {
+        if (strcmp(prev[i].text, out->text) == 0) {
+            conf_ctx_err(d->x, it, "%s: '%s' is listed twice", d->qname, q);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+apply_addrs(const struct conf_dest *d, const struct conf_node *v)
+{
+    struct conf_addr **ap = (struct conf_addr **)(void *)(d->base + d->k->off);
+    size_t *np = (size_t *)(void *)(d->base + d->k->off_n);
+    const struct conf_node *items;
+    size_t n, got = 0;
+
+    if (!list_items(d, v, &items, &n))
+        return;
+    free(*ap);
+    *ap = xcalloc(n, sizeof **ap);
+    for (size_t i = 0; i < n; i++) {
+        if (addr_one(d, &items[i], &(*ap)[got], *ap, got))
+            got++;
+    }
+    *np = got;
+}
+
+static void
+apply_hosts(const struct conf_dest *d, const struct conf_node *v)
+{
+    char ***hp = (char ***)(void *)(d->base + d->k->off);
+    size_t *np = (size_t *)(void *)(d->base + d->k->off_n);
+    const struct conf_node *items;
+    const char *s, *why;
+    char q[64];
+    size_t n;
+
+    if (!list_items(d, v, &items, &n))
+        return;
+    *hp = xcalloc(n, sizeof **hp);
+    for (size_t i = 0; i < n; i++) {
+        char *pat;
+
+        if ((s = conf_value_scalar(d, &items[i], "a host pattern")) == NULL)
+            continue;
+        if (conf_host_parse(s, &pat, &why) < 0) {
+            conf_text_quote(s, q, sizeof q);
+            conf_ctx_err(d->x, &items[i], "%s: bad host pattern '%s': %s",
+                         d->qname, q, why);
+            continue;
+        }
+        if (conf_site_claim_host(d->x, pat, &items[i]))
+            (*hp)[(*np)++] = pat; /* the claim borrows pat from here on */
+        else
+            free(pat);
+    }
+}
+
+void
+conf_value_apply(const struct conf_dest *d, const struct conf_node *v)
+{
+    switch (d->k->type) {
+    case CONF_T_UINT: case CONF_T_SIZE: case CONF_T_DURATION:
+        apply_number(d, v);
+        break;
+    case CONF_T_TOKEN: case CONF_T_NAME: case CONF_T_PATH:
+    case CONF_T_PATH_OFF:
+        apply_string(d, v);
+        break;
+    case CONF_T_LEVEL:
+        apply_level(d, v);
+        break;
+    case CONF_T_BOOL:
+        apply_bool(d, v);
+        break;
+    case CONF_T_ADDRS:
+        apply_addrs(d, v);
+        break;
+    case CONF_T_HOSTS:
+        apply_hosts(d, v);
+        break;
+    default:
+        ASSERT(!"not a value type");
+    }
+}
