@@ -156,6 +156,9 @@ fwd_request_head(struct evbuffer *out, const struct h1_request *r,
 
     evbuffer_add(out, r->method_str, r->method_len);
     evbuffer_add(out, " ", 1);
+    /* Absolute-form "http://h?q" leaves "?q": origin-form needs the "/". */
+    if (r->path_len == 0 || (r->path[0] != '/' && r->path[0] != '*'))
+        evbuffer_add(out, "/", 1);
     evbuffer_add(out, r->path, r->path_len);
     evbuffer_add(out, " HTTP/1.1\r\nHost: ", 17);
     if (r->host != NULL)

@@ -116,7 +116,7 @@ def test_sighup_reload_under_load_drops_nothing(tmp_path):
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             r, _ = get(port, "/after-reload?size=1")
-            if r.getheader("X-Origin-Request") and get(o2.port, "/__stats")[1].find(b"after-reload") >= 0:
+            if r.getheader("X-Origin-Request") and get(o2.port, "/__stats?detail=1")[1].find(b"after-reload") >= 0:
                 break
             time.sleep(0.05)
         done.set()
