@@ -153,14 +153,14 @@ class Edge:
     """strata in front of a fresh strata-origin, stopped together."""
 
     def __init__(self, tmpdir, extra="", site_extra="", origin_args=(), workers=1,
-                 hosts='["*"]', n_origins=1):
+                 hosts='["*"]', n_origins=1, env=None):
         self.origins = [start_origin(*origin_args) for _ in range(n_origins)]
         self.origin = self.origins[0]
         self.port = free_port()
         self.tmpdir = tmpdir
         self.yaml = strata_yaml([o.port for o in self.origins], self.port, extra=extra,
                                 site_extra=site_extra, hosts=hosts, workers=workers)
-        self.proc = start_strata(self.yaml, self.port, tmpdir)
+        self.proc = start_strata(self.yaml, self.port, tmpdir, env=env)
 
     def origin_stats(self, detail=False, i=0):
         return get_json(self.origins[i].port, "/__stats" + ("?detail=1" if detail else ""))

@@ -79,16 +79,20 @@ def test_stalled_body_is_dropped(edge):
         assert time.monotonic() - t0 < 3
 
 
-def test_connections_over_limit_are_closed(edge):
+def test_connections_over_limit_are_closed(tmp_path):
+    edge = Edge(str(tmp_path), extra="limits: { max_connections: 8, idle_timeout: 30s }\n")
     held = [socket.create_connection(("127.0.0.1", edge.port)) for _ in range(8)]
     try:
-        time.sleep(0.1)
+        time.sleep(0.2)
         extra = socket.create_connection(("127.0.0.1", edge.port))
-        assert closed_after(extra, timeout=0.5)
+        assert closed_after(extra, timeout=2)
         extra.close()
     finally:
         for s in held:
             s.close()
     time.sleep(0.2)
-    raw = http_request(edge.port, b"GET /ok?size=3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-    assert parse_response(raw)[0] == 200
+    try:
+        raw = http_request(edge.port, b"GET /ok?size=3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        assert parse_response(raw)[0] == 200
+    finally:
+        assert edge.stop() == 0
