@@ -81,6 +81,7 @@ def test_stalled_body_is_dropped(edge):
 
 def test_connections_over_limit_are_closed(tmp_path):
     edge = Edge(str(tmp_path), extra="limits: { max_connections: 8, idle_timeout: 30s }\n")
+    time.sleep(0.2)  # the start-up port probe must be seen closed first
     held = [socket.create_connection(("127.0.0.1", edge.port)) for _ in range(8)]
     try:
         time.sleep(0.2)
