@@ -36,6 +36,9 @@ site_clear(struct conf_site *s)
         free(s->hosts[i]);
     free(s->hosts);
     free(s->origins);
+    for (size_t i = 0; i < s->cache.n_query_ignore; i++)
+        free(s->cache.query_ignore[i]);
+    free(s->cache.query_ignore);
 }
 
 /* Frees a snapshot whatever its refcount (also half-built ones). */
@@ -56,6 +59,7 @@ conf_snap_free(struct conf **cp)
     free(c->data_dir);
     free(c->access_log);
     free(c->node_id);
+    free(c->cache.targeted_field);
     free(c->source);
     c->magic = 0;
     free((struct conf_snap *)c);

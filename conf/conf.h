@@ -43,6 +43,53 @@ struct conf_upstream {
     uint32_t keepalive_timeout_ms; /* idle pooled conn lifetime (default 30 s) */
 };
 
+/* How a site's cache key treats the query (the parameters after "?"). */
+enum conf_query_mode { CONF_QUERY_KEEP, CONF_QUERY_SORT, CONF_QUERY_DROP };
+
+/*
+ * Top-level `cache:`. The edge turns these into the cache's own structs;
+ * conf knows nothing of cache/.
+ */
+struct conf_cache {
+    bool enabled;             /* default true */
+    uint64_t memory;          /* RAM tier budget, bytes (256 MiB, >= 1 MiB) */
+    uint64_t max_object;      /* largest object kept in RAM (64 MiB);
+                                 never more than memory */
+    uint32_t hit_for_pass_ms; /* default 10 s; 0 = off */
+    char *targeted_field;     /* node-specific targeted Cache-Control field
+                                 (RFC 9213), an HTTP token as written;
+                                 default "Strata-Cache-Control" */
+    bool strip_targeted;      /* remove CDN-Cache-Control, targeted_field and
+                                 Surrogate-Control before responses reach
+                                 clients (default true) */
+};
+
+/*
+ * A site's `cache:`. Durations in milliseconds; -1 = not set. Out of the
+ * box (RFC-pure) no lifetime is invented and nothing is served stale that
+ * the response does not allow.
+ */
+struct conf_site_cache {
+    bool enabled;                      /* default true */
+    int64_t default_ttl_ms;            /* lifetime when the response gives
+                                          none; -1 (default) = none */
+    int64_t min_ttl_ms;                /* lower clamp; -1 = none */
+    int64_t max_ttl_ms;                /* upper clamp; -1 = none; >= min */
+    bool ignore_cache_control;         /* default false */
+    int64_t stale_while_revalidate_ms; /* grace when the response gives
+                                          none (default 0) */
+    int64_t stale_if_error_ms;         /* same (default 0) */
+    bool store_set_cookie;             /* default false: responses with
+                                          Set-Cookie are not stored */
+    enum conf_query_mode query;        /* default CONF_QUERY_KEEP */
+    char **query_ignore;               /* parameter names left out of the
+                                          key, escape-normalized as in keys;
+                                          a trailing '*' matches a prefix */
+    size_t n_query_ignore;
+    int64_t heuristic_max_ms;          /* cap on heuristic freshness
+                                          (default 1 day); 0 = no heuristic */
+};
+
 struct conf_site {
     char *name;
     char **hosts; /* lowercase; exact "a.example.com", wildcard "*.example.com",
@@ -51,6 +98,7 @@ struct conf_site {
     struct conf_addr *origins; /* upstream servers, tried in order */
     size_t n_origins;
     bool trust_forwarded; /* keep client X-Forwarded-Host & co */
+    struct conf_site_cache cache;
 };
 
 struct conf {
@@ -70,6 +118,7 @@ struct conf {
     struct conf_site *sites;
     size_t n_sites;
     int default_site; /* index into sites, or -1 */
+    struct conf_cache cache;
 };
 
 /* Error list: each entry "FILE:LINE:COL: message", owned by the list. */
@@ -109,7 +158,8 @@ const struct conf_site *conf_site_find(const struct conf *c, const char *host,
 
 /* "64KiB", "1MiB", "2GiB", "100" (bytes) -> bytes; -EINVAL when malformed. */
 int conf_parse_size(const char *s, uint64_t *out);
-/* "10s", "250ms", "5m", "1h" -> milliseconds; -EINVAL when malformed. */
+/* "10s", "250ms", "5m", "1h", "1d" -> milliseconds; -EINVAL when
+   malformed. */
 int conf_parse_duration(const char *s, uint64_t *out_ms);
 /* "127.0.0.1:8080", "[::1]:8080", "localhost:80": IP literals or localhost,
    never DNS. -EINVAL when malformed. */

@@ -22,6 +22,8 @@
 #define CONF_MAX_FILE (16u << 20)
 #define CONF_TOKEN_MAX 64
 #define CONF_WORKERS_MAX 256
+#define CONF_QUERY_NAME_MAX 128  /* bytes of one query_ignore entry */
+#define CONF_QUERY_IGNORE_MAX 64 /* entries per site: the key scans them */
 
 enum conf_node_kind { CONF_NODE_SCALAR, CONF_NODE_SEQ, CONF_NODE_MAP };
 
@@ -113,6 +115,8 @@ const char *conf_node_kind_name(const struct conf_node *n);
 
 /* default.c: the built-in values of every key. */
 void conf_default_set(struct conf *c);
+/* The values of a site's optional keys (its cache section). */
+void conf_default_site_set(struct conf_site *s);
 
 /* schema.c and value.c: what a key holds and where it goes. */
 #define CONF_QNAME_MAX 96
@@ -129,6 +133,9 @@ enum conf_type {
     CONF_T_BOOL,
     CONF_T_ADDRS,    /* address, or list of them */
     CONF_T_HOSTS,    /* host pattern, or list of them */
+    CONF_T_FIELD,    /* HTTP field name of this node's own */
+    CONF_T_QUERY,    /* keep | sort | drop: enum conf_query_mode */
+    CONF_T_QUERY_NAMES, /* query parameter names, or list; may be empty */
     CONF_T_MAP,      /* nested section, same base struct */
     CONF_T_SITES,
     CONF_T_SITE_REF, /* names a site; resolved once all are read */
@@ -140,7 +147,7 @@ struct conf_key {
     const char *name;
     enum conf_type type;
     size_t off;   /* field in the base struct */
-    size_t off_n; /* CONF_T_ADDRS, CONF_T_HOSTS: the count field */
+    size_t off_n; /* lists (CONF_T_ADDRS and co): the count field */
     size_t width; /* integer fields: 4 or 8 */
     uint64_t min, max;
     const struct conf_section *sub;
@@ -150,6 +157,10 @@ struct conf_section {
     const char *where; /* for "unknown key 'x' <where>" */
     const struct conf_key *keys;
     size_t n;
+    /* A section of the same name elsewhere (the two `cache:`): an unknown
+       key that is one of its keys is reported as belonging there. */
+    const struct conf_section *twin;
+    const char *twin_path; /* "sites[].cache" */
 };
 
 /* Where a value goes and how to name it in a report. */
@@ -189,6 +200,11 @@ int conf_uint_parse(const char *s, uint64_t *out);
 /* Validates a host pattern and returns a lowercase copy in *out. */
 int conf_host_parse(const char *s, char **out, const char **why);
 bool conf_token_is_valid(const char *s);
+/* An HTTP field name: 1 to 64 tchar (RFC 9110 §5.6.2). */
+bool conf_field_name_is_valid(const char *s);
+/* Validates a query_ignore entry (a parameter name, '*' at the end for a
+   prefix) and returns in *out a copy normalized as keys compare names. */
+int conf_query_name_parse(const char *s, char **out, const char **why);
 
 /* hint.c: the candidate closest to word, or NULL if none is close. */
 const char *conf_hint_pick(const char *word, const char *const *cands,

@@ -14,8 +14,10 @@
 #include "conf/conf_int.h"
 
 #define KIB (1u << 10)
+#define MIB (1ull << 20)
 #define GIB (1ull << 30)
 #define SEC 1000u
+#define DAY (86400ll * SEC)
 
 static const char default_yaml[] =
     "# Strata built-in configuration: every request goes to one origin.\n"
@@ -73,6 +75,30 @@ conf_default_set(struct conf *c)
         .write_timeout_ms = 30 * SEC,
         .keepalive = 32,
         .keepalive_timeout_ms = 30 * SEC,
+    };
+    c->cache = (struct conf_cache){
+        .enabled = true,
+        .memory = 256 * MIB,
+        .max_object = 64 * MIB,
+        .hit_for_pass_ms = 10 * SEC,
+        .targeted_field = xstrdup("Strata-Cache-Control"),
+        .strip_targeted = true,
+    };
+}
+
+/* RFC-pure: no lifetime invented, nothing stale the response forbids. */
+void
+conf_default_site_set(struct conf_site *s)
+{
+    s->cache = (struct conf_site_cache){
+        .enabled = true,
+        .default_ttl_ms = -1,
+        .min_ttl_ms = -1,
+        .max_ttl_ms = -1,
+        .stale_while_revalidate_ms = 0,
+        .stale_if_error_ms = 0,
+        .query = CONF_QUERY_KEEP,
+        .heuristic_max_ms = DAY,
     };
 }
 

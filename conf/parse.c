@@ -1,7 +1,8 @@
 /*
  * Value syntaxes of the config: integers, sizes, durations, listen/origin
- * addresses, host patterns and tokens. Pure functions: they never print and
- * never resolve names. On failure *why (when asked for) says what is wrong.
+ * addresses, host patterns, tokens, HTTP field names and query parameter
+ * names. Pure functions: they never print and never resolve names. On
+ * failure *why (when asked for) says what is wrong.
  */
 #include "config.h"
 
@@ -36,6 +37,7 @@ static const struct unit size_units[] = {
 /* Case-sensitive, in milliseconds. */
 static const struct unit time_units[] = {
     { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+    { "d", 86400000 },
 };
 
 static bool
@@ -139,7 +141,7 @@ time_unit(const char *s, size_t len)
     return NULL;
 }
 
-/* "90", "250ms", "1h30m": a bare number is seconds; parts add up. */
+/* "90", "250ms", "1h30m", "1d": a bare number is seconds; parts add up. */
 int
 conf_duration_parse(const char *s, uint64_t *out_ms, const char **why)
 {
@@ -159,7 +161,7 @@ conf_duration_parse(const char *s, uint64_t *out_ms, const char **why)
             s++;
         unit = time_unit(u, (size_t)(s - u));
         if (rc < 0 || (unit == NULL && !(u == s && bare_ok && *s == '\0'))) {
-            *why = "expected a number with a unit (ms, s, m, h)";
+            *why = "expected a number with a unit (ms, s, m, h, d)";
             return -EINVAL;
         }
         if (mul_check(n, unit ? unit->mult : 1000, &part) < 0 ||
@@ -372,4 +374,117 @@ conf_token_is_valid(const char *s)
             return false;
     }
     return true;
+}
+
+/* tchar of RFC 9110 §5.6.2: what a field name is made of. */
+static bool
+is_tchar(char c)
+{
+    return is_digit(c) || is_alpha(c) ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+bool
+conf_field_name_is_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CONF_TOKEN_MAX)
+        return false;
+    for (; *s != '\0'; s++) {
+        if (!is_tchar(*s))
+            return false;
+    }
+    return true;
+}
+
+static bool
+is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static unsigned
+hex_val(char c)
+{
+    if (is_digit(c))
+        return (unsigned)(c - '0');
+    return (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+/* unreserved of RFC 3986 §2.3: ALPHA DIGIT - . _ ~ */
+static bool
+is_unreserved(unsigned c)
+{
+    return c != 0 && c < 0x80 &&
+           (is_digit((char)c) || is_alpha((char)c) ||
+            strchr("-._~", (int)c) != NULL);
+}
+
+/* What is wrong with byte s[i] of a query parameter name, or NULL. */
+static const char *
+query_byte_why(const char *s, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+
+    if (c == '%' && !(is_hex(s[i + 1]) && is_hex(s[i + 2])))
+        return "'%' must start an escape of two hex digits (%25 for '%')";
+    if (c == '*' && s[i + 1] != '\0')
+        return "'*' is allowed only at the end (%2A for a literal '*')";
+    if (c == '=' || c == '&' || c == '#')
+        return "'=', '&' and '#' must be escaped (%3D, %26, %23)";
+    if (c <= 0x20 || c >= 0x7f)
+        return "spaces, control characters and non-ASCII bytes must be "
+               "escaped (%20 for a space)";
+    return NULL;
+}
+
+/*
+ * Writes the parameter name s into out the way cache keys compare names
+ * (RFC 3986 §6.2.2.2): escapes of unreserved characters decoded, other
+ * escapes with uppercase hex. out has room for strlen(s) + 1 bytes.
+ */
+static void
+query_name_norm(const char *s, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s != '\0'; s++) {
+        unsigned c;
+
+        if (*s != '%') {
+            *out++ = *s;
+            continue;
+        }
+        c = hex_val(s[1]) << 4 | hex_val(s[2]);
+        s += 2;
+        if (is_unreserved(c)) {
+            *out++ = (char)c;
+        } else {
+            *out++ = '%';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
+        }
+    }
+    *out = '\0';
+}
+
+int
+conf_query_name_parse(const char *s, char **out, const char **why)
+{
+    size_t len = strlen(s);
+
+    *why = "a parameter name must be 1 to 128 bytes";
+    if (len == 0 || len > CONF_QUERY_NAME_MAX)
+        return -EINVAL;
+    *why = "'*' alone matches every parameter (use query: drop)";
+    if (strcmp(s, "*") == 0)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        if ((*why = query_byte_why(s, i)) != NULL)
+            return -EINVAL;
+    }
+    *out = xmalloc(len + 1);
+    query_name_norm(s, *out);
+    return 0;
 }

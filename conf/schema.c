@@ -2,8 +2,9 @@
  * The schema: every key the config knows, its type and range, and the walk
  * that applies a node tree to a struct conf. The walk never stops at a
  * problem: it reports the node, skips it and goes on, so one load lists
- * everything wrong with a file. Keys are case-sensitive. Defaults live in
- * default.c, value conversion in value.c.
+ * everything wrong with a file. Checks that compare keys run once the walk
+ * found nothing wrong. Keys are case-sensitive. Defaults live in default.c,
+ * value conversion in value.c.
  */
 #include "config.h"
 
@@ -17,6 +18,8 @@
 #define KIB (1ull << 10)
 #define MIB (1ull << 20)
 #define DUR_MAX (24ull * 3600 * 1000) /* timeouts: at most a day */
+/* Cache lifetimes: delta-seconds stop at 2^31 s (RFC 9111 §1.2.2). */
+#define TTL_MAX (2147483648ull * 1000)
 #define SECTION_MAX 16
 
 #define FIELD(T, f) offsetof(T, f), 0, sizeof(((T *)0)->f)
@@ -25,8 +28,12 @@
 #define LIST(n, k, T, f, nf)                                               \
     { n, k, offsetof(T, f), offsetof(T, nf), 0, 0, 0, NULL }
 #define SUB(n, s) { n, CONF_T_MAP, 0, 0, 0, 0, 0, &s }
-#define SECTION(where, keys) { where, keys, ARRAY_LEN(keys) }
+#define SECTION(where, keys) { where, keys, ARRAY_LEN(keys), NULL, NULL }
+#define TWIN(where, keys, twin, path)                                     \
+    { where, keys, ARRAY_LEN(keys), &twin, path }
 #define TIMEOUT(n, T, f) INT(n, CONF_T_DURATION, T, f, 1, DUR_MAX)
+#define BOOL(n, T, f) INT(n, CONF_T_BOOL, T, f, 0, 1)
+#define TTL(n, f) INT(n, CONF_T_DURATION, struct conf_site, cache.f, 0, TTL_MAX)
 
 static const struct conf_key log_keys[] = {
     INT("level", CONF_T_LEVEL, struct conf, log_level, 0, 0),
@@ -58,18 +65,50 @@ static const struct conf_key upstream_keys[] = {
     TIMEOUT("keepalive_timeout", struct conf, upstream.keepalive_timeout_ms),
 };
 
-static const struct conf_key site_keys[] = {
-    STR("name", CONF_T_NAME, struct conf_site, name),
-    LIST("hosts", CONF_T_HOSTS, struct conf_site, hosts, n_hosts),
-    LIST("origin", CONF_T_ADDRS, struct conf_site, origins, n_origins),
-    INT("trust_forwarded", CONF_T_BOOL, struct conf_site, trust_forwarded, 0,
-        1),
+static const struct conf_key cache_keys[] = {
+    BOOL("enabled", struct conf, cache.enabled),
+    INT("memory", CONF_T_SIZE, struct conf, cache.memory, MIB, UINT64_MAX),
+    INT("max_object", CONF_T_SIZE, struct conf, cache.max_object, 1,
+        UINT64_MAX),
+    INT("hit_for_pass", CONF_T_DURATION, struct conf, cache.hit_for_pass_ms, 0,
+        DUR_MAX),
+    STR("targeted_field", CONF_T_FIELD, struct conf, cache.targeted_field),
+    BOOL("strip_targeted", struct conf, cache.strip_targeted),
+};
+
+static const struct conf_key site_cache_keys[] = {
+    BOOL("enabled", struct conf_site, cache.enabled),
+    TTL("default_ttl", default_ttl_ms),
+    TTL("min_ttl", min_ttl_ms),
+    TTL("max_ttl", max_ttl_ms),
+    BOOL("ignore_cache_control", struct conf_site, cache.ignore_cache_control),
+    TTL("stale_while_revalidate", stale_while_revalidate_ms),
+    TTL("stale_if_error", stale_if_error_ms),
+    BOOL("store_set_cookie", struct conf_site, cache.store_set_cookie),
+    INT("query", CONF_T_QUERY, struct conf_site, cache.query, 0, 0),
+    LIST("query_ignore", CONF_T_QUERY_NAMES, struct conf_site,
+         cache.query_ignore, cache.n_query_ignore),
+    TTL("heuristic_max", heuristic_max_ms),
 };
 
 static const struct conf_section log_sec = SECTION("in log", log_keys);
 static const struct conf_section limits_sec = SECTION("in limits", limits_keys);
 static const struct conf_section upstream_sec =
     SECTION("in upstream", upstream_keys);
+static const struct conf_section site_cache_sec;
+static const struct conf_section cache_sec =
+    TWIN("in cache", cache_keys, site_cache_sec, "sites[].cache");
+static const struct conf_section site_cache_sec =
+    TWIN("in site cache", site_cache_keys, cache_sec, "the top-level cache");
+
+static const struct conf_key site_keys[] = {
+    STR("name", CONF_T_NAME, struct conf_site, name),
+    LIST("hosts", CONF_T_HOSTS, struct conf_site, hosts, n_hosts),
+    LIST("origin", CONF_T_ADDRS, struct conf_site, origins, n_origins),
+    BOOL("trust_forwarded", struct conf_site, trust_forwarded),
+    SUB("cache", site_cache_sec),
+};
+
 static const struct conf_section site_sec = SECTION("in site", site_keys);
 
 static const struct conf_key top_keys[] = {
@@ -81,6 +120,7 @@ static const struct conf_key top_keys[] = {
     LIST("listen", CONF_T_ADDRS, struct conf, listen, n_listen),
     SUB("limits", limits_sec),
     SUB("upstream", upstream_sec),
+    SUB("cache", cache_sec),
     STR("sites", CONF_T_SITES, struct conf, sites),
     STR("default_site", CONF_T_SITE_REF, struct conf, default_site),
 };
@@ -119,6 +159,7 @@ site_one(struct conf_ctx *x, const struct conf_node *v, size_t i)
     char prefix[32];
 
     x->site = i;
+    conf_default_site_set(s);
     snprintf(prefix, sizeof prefix, "sites[%zu]", i);
     if (v->kind != CONF_NODE_MAP) {
         conf_ctx_err(x, v, "sites[%zu] must be a mapping, not %s", i,
@@ -174,6 +215,19 @@ apply(const struct conf_dest *d, const struct conf_node *v)
     }
 }
 
+/* True when sec has a twin section with a key named name. */
+static bool
+in_twin(const struct conf_section *sec, const char *name)
+{
+    if (sec->twin == NULL)
+        return false;
+    for (size_t i = 0; i < sec->twin->n; i++) {
+        if (strcmp(sec->twin->keys[i].name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void
 key_unknown(struct conf_ctx *x, const struct conf_section *sec,
             const struct conf_node *kn)
@@ -185,6 +239,11 @@ key_unknown(struct conf_ctx *x, const struct conf_section *sec,
     for (size_t i = 0; i < sec->n; i++)
         names[i] = sec->keys[i].name;
     conf_text_quote(kn->str, q, sizeof q);
+    if (in_twin(sec, kn->str)) {
+        conf_ctx_err(x, kn, "unknown key '%s' %s (it goes in %s)", q,
+                     sec->where, sec->twin_path);
+        return;
+    }
     hint = conf_hint_pick(kn->str, names, sec->n);
     if (hint != NULL)
         conf_ctx_err(x, kn, "unknown key '%s' %s (did you mean '%s'?)", q,
@@ -227,23 +286,95 @@ walk(struct conf_ctx *x, const struct conf_node *map,
     }
 }
 
+/* A section whose keys are compared with each other. */
+struct pair {
+    struct conf_ctx *x;
+    const struct conf_node *sec; /* its mapping, NULL when left out */
+    const char *prefix;          /* "limits", "sites[1].cache" */
+    enum conf_type type;         /* how to print the values */
+};
+
+/* Reports "P.ka (a) <rel> P.kb (b)" at key ka's value, else at kb's. */
+static void
+pair_err(const struct pair *p, const char *ka, uint64_t a, const char *rel,
+         const char *kb, uint64_t b)
+{
+    const struct conf_node *at = conf_node_get(p->sec, ka);
+    char va[32], vb[32];
+
+    if (at == NULL)
+        at = conf_node_get(p->sec, kb);
+    conf_value_fmt(p->type, a, va, sizeof va);
+    conf_value_fmt(p->type, b, vb, sizeof vb);
+    conf_ctx_err(p->x, at, "%s.%s (%s) %s %s.%s (%s)", p->prefix, ka, va, rel,
+                 p->prefix, kb, vb);
+}
+
 /* A field line longer than the whole header section could never fit. */
 static void
 limits_check(struct conf_ctx *x, const struct conf_node *root)
 {
     const struct conf_limits *l = &x->c->limits;
-    const struct conf_node *lim = conf_node_get(root, "limits"), *at;
-    char fl[32], hs[32];
+    struct pair p = { x, conf_node_get(root, "limits"), "limits",
+                      CONF_T_SIZE };
 
-    if (x->n_errs > 0 || l->field_line <= l->header_section)
+    if (l->field_line > l->header_section)
+        pair_err(&p, "field_line", l->field_line, "must not exceed",
+                 "header_section", l->header_section);
+}
+
+/* The RAM tier must be able to hold its largest object. */
+static void
+cache_check(struct conf_ctx *x, const struct conf_node *root)
+{
+    const struct conf_cache *cc = &x->c->cache;
+    struct pair p = { x, conf_node_get(root, "cache"), "cache", CONF_T_SIZE };
+
+    if (cc->max_object > cc->memory)
+        pair_err(&p, "max_object", cc->max_object, "must not exceed",
+                 "memory", cc->memory);
+}
+
+/* min_ttl <= default_ttl <= max_ttl, among those set (-1 is unset). */
+static void
+site_cache_check(struct conf_ctx *x, const struct conf_node *site, size_t i)
+{
+    const struct conf_site_cache *sc = &x->c->sites[i].cache;
+    int64_t def = sc->default_ttl_ms, lo = sc->min_ttl_ms, hi = sc->max_ttl_ms;
+    char prefix[48];
+    struct pair p = { x, conf_node_get(site, "cache"), prefix,
+                      CONF_T_DURATION };
+
+    snprintf(prefix, sizeof prefix, "sites[%zu].cache", i);
+    if (lo >= 0 && hi >= 0 && lo > hi)
+        pair_err(&p, "min_ttl", (uint64_t)lo, "must not exceed", "max_ttl",
+                 (uint64_t)hi);
+    else if (def >= 0 && lo >= 0 && def < lo)
+        pair_err(&p, "default_ttl", (uint64_t)def, "must be at least",
+                 "min_ttl", (uint64_t)lo);
+    else if (def >= 0 && hi >= 0 && def > hi)
+        pair_err(&p, "default_ttl", (uint64_t)def, "must not exceed",
+                 "max_ttl", (uint64_t)hi);
+}
+
+/*
+ * Checks between keys, run only on an otherwise valid file: a bad value
+ * leaves its default in place, and a report comparing with that default
+ * would mislead.
+ */
+static void
+cross_check(struct conf_ctx *x, const struct conf_node *root)
+{
+    const struct conf_node *sites = conf_node_get(root, "sites");
+
+    if (x->n_errs > 0)
         return;
-    at = conf_node_get(lim, "field_line");
-    if (at == NULL)
-        at = conf_node_get(lim, "header_section");
-    conf_value_fmt(CONF_T_SIZE, l->field_line, fl, sizeof fl);
-    conf_value_fmt(CONF_T_SIZE, l->header_section, hs, sizeof hs);
-    conf_ctx_err(x, at, "limits.field_line (%s) must not exceed "
-                 "limits.header_section (%s)", fl, hs);
+    limits_check(x, root);
+    cache_check(x, root);
+    if (sites == NULL || sites->kind != CONF_NODE_SEQ)
+        return;
+    for (size_t i = 0; i < x->c->n_sites && i < sites->n_kids; i++)
+        site_cache_check(x, &sites->kids[i], i);
 }
 
 void
@@ -259,5 +390,5 @@ conf_schema_apply(struct conf_ctx *x, const struct conf_node *root)
         return;
     }
     walk(x, root, &top_sec, x->c, "");
-    limits_check(x, root);
+    cross_check(x, root);
 }

@@ -1,6 +1,7 @@
 /*
  * Values: one converter per key type (integers, sizes, durations, names,
- * paths, levels, booleans, address and host lists). Each checks its node,
+ * paths, levels, booleans, address and host lists, field names, query
+ * modes and query parameter lists). Each checks its node,
  * reports what is wrong with it at its position, and stores only a valid
  * value, so a bad value leaves the default in place.
  */
@@ -69,6 +70,10 @@ conf_value_fmt(enum conf_type kind, uint64_t v, char *buf, size_t size)
         for (; i + 1 < ARRAY_LEN(sz) && v != 0 && v % 1024 == 0; i++)
             v /= 1024;
         snprintf(buf, size, "%llu%s", (unsigned long long)v, sz[i]);
+        return;
+    }
+    if (kind == CONF_T_DURATION && v == 0) {
+        snprintf(buf, size, "0s");
         return;
     }
     if (kind == CONF_T_DURATION) {
@@ -299,6 +304,139 @@ apply_hosts(const struct conf_dest *d, const struct conf_node *v)
     }
 }
 
+/* Names cache/ reads in any case: naming one again changes nothing, and
+   stripping it would take it from clients too. */
+static void
+apply_field(const struct conf_dest *d, const struct conf_node *v)
+{
+    static const char *const taken[] = { "Cache-Control", "CDN-Cache-Control",
+                                         "Surrogate-Control" };
+    const char *s = conf_value_scalar(d, v, "a field name");
+    char q[64];
+
+    if (s == NULL)
+        return;
+    conf_text_quote(s, q, sizeof q);
+    if (!conf_field_name_is_valid(s)) {
+        conf_ctx_err(d->x, v, "%s: '%s' is not a field name (1 to 64 of "
+                     "A-Z a-z 0-9 ! # $ %% & ' * + - . ^ _ ` | ~)", d->qname,
+                     q);
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(taken); i++) {
+        if (strcasecmp(s, taken[i]) == 0) {
+            conf_ctx_err(d->x, v, "%s: %s is always read; name a field of "
+                         "this node's own, such as Strata-Cache-Control",
+                         d->qname, taken[i]);
+            return;
+        }
+    }
+    str_store(d, xstrdup(s));
+}
+
+static void
+apply_query(const struct conf_dest *d, const struct conf_node *v)
+{
+    static const char *const names[] = { [CONF_QUERY_KEEP] = "keep",
+                                         [CONF_QUERY_SORT] = "sort",
+                                         [CONF_QUERY_DROP] = "drop" };
+    const char *s = conf_value_scalar(d, v, "keep, sort or drop"), *hint;
+    char q[64];
+
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            enum conf_query_mode m = (enum conf_query_mode)i;
+
+            memcpy(d->base + d->k->off, &m, sizeof m);
+            return;
+        }
+    }
+    conf_text_quote(s, q, sizeof q);
+    hint = conf_hint_pick(s, names, ARRAY_LEN(names));
+    if (hint != NULL)
+        conf_ctx_err(d->x, v, "%s must be keep, sort or drop, not '%s' "
+                     "(did you mean '%s'?)", d->qname, q, hint);
+    else
+        conf_ctx_err(d->x, v, "%s must be keep, sort or drop, not '%s'",
+                     d->qname, q);
+}
+
+/* True when pattern p ("utm_*") matches every name s matches. */
+static bool
+query_covers(const char *p, const char *s)
+{
+    size_t n = strlen(p) - 1;
+
+    return p[n] == '*' && strncmp(p, s, n) == 0;
+}
+
+/* Reports entries that another one repeats or already matches. */
+static void
+query_overlaps(const struct conf_dest *d, char *const *pat,
+               const struct conf_node *const *at, size_t n)
+{
+    char q[64], qp[64];
+
+    for (size_t j = 0; j < n; j++) {
+        for (size_t i = 0; i < n; i++) {
+            bool same = strcmp(pat[i], pat[j]) == 0;
+
+            if (i == j || (same && i > j) ||
+                (!same && !query_covers(pat[i], pat[j])))
+                continue;
+            conf_text_quote(pat[j], q, sizeof q);
+            conf_text_quote(pat[i], qp, sizeof qp);
+            if (same)
+                conf_ctx_err(d->x, at[j], "%s: '%s' is listed twice (first "
+                             "at %u:%u)", d->qname, q, at[i]->line,
+                             at[i]->col);
+            else
+                conf_ctx_err(d->x, at[j], "%s: '%s' is already matched by "
+                             "'%s' (at %u:%u)", d->qname, q, qp, at[i]->line,
+                             at[i]->col);
+            break;
+        }
+    }
+}
+
+static void
+apply_query_names(const struct conf_dest *d, const struct conf_node *v)
+{
+    char ***pp = (char ***)(void *)(d->base + d->k->off);
+    size_t *np = (size_t *)(void *)(d->base + d->k->off_n);
+    const struct conf_node *items, **at;
+    const char *s, *why;
+    char q[64];
+    size_t n;
+
+    if (v->kind == CONF_NODE_SEQ && v->n_kids == 0)
+        return; /* [] is the default: no parameter ignored */
+    if (!list_items(d, v, &items, &n))
+        return;
+    if (n > CONF_QUERY_IGNORE_MAX) {
+        conf_ctx_err(d->x, v, "%s: at most %d names, not %zu", d->qname,
+                     CONF_QUERY_IGNORE_MAX, n);
+        return;
+    }
+    *pp = xcalloc(n, sizeof **pp);
+    at = xcalloc(n, sizeof *at);
+    for (size_t i = 0; i < n; i++) {
+        if ((s = conf_value_scalar(d, &items[i], "a parameter name")) == NULL)
+            continue;
+        if (conf_query_name_parse(s, &(*pp)[*np], &why) == 0) {
+            at[(*np)++] = &items[i];
+            continue;
+        }
+        conf_text_quote(s, q, sizeof q);
+        conf_ctx_err(d->x, &items[i], "%s: bad parameter name '%s': %s",
+                     d->qname, q, why);
+    }
+    query_overlaps(d, *pp, at, *np);
+    free(at);
+}
+
 void
 conf_value_apply(const struct conf_dest *d, const struct conf_node *v)
 {
@@ -321,6 +459,15 @@ conf_value_apply(const struct conf_dest *d, const struct conf_node *v)
         break;
     case CONF_T_HOSTS:
         apply_hosts(d, v);
+        break;
+    case CONF_T_FIELD:
+        apply_field(d, v);
+        break;
+    case CONF_T_QUERY:
+        apply_query(d, v);
+        break;
+    case CONF_T_QUERY_NAMES:
+        apply_query_names(d, v);
         break;
     default:
         ASSERT(!"not a value type");

@@ -107,6 +107,32 @@ assert_defaults(const struct conf *c)
     assert_int_equal(c->upstream.keepalive, 32);
     assert_int_equal(c->upstream.keepalive_timeout_ms, 30000);
     assert_int_equal(c->default_site, -1);
+    assert_true(c->cache.enabled);
+    assert_int_equal(c->cache.memory, 256ull << 20);
+    assert_int_equal(c->cache.max_object, 64ull << 20);
+    assert_int_equal(c->cache.hit_for_pass_ms, 10000);
+    assert_string_equal(c->cache.targeted_field, "Strata-Cache-Control");
+    assert_true(c->cache.strip_targeted);
+}
+
+/* A site's cache keys left out: RFC-pure, nothing invented. */
+static void
+assert_site_cache_defaults(const struct conf_site *s)
+{
+    const struct conf_site_cache *sc = &s->cache;
+
+    assert_true(sc->enabled);
+    assert_int_equal(sc->default_ttl_ms, -1);
+    assert_int_equal(sc->min_ttl_ms, -1);
+    assert_int_equal(sc->max_ttl_ms, -1);
+    assert_false(sc->ignore_cache_control);
+    assert_int_equal(sc->stale_while_revalidate_ms, 0);
+    assert_int_equal(sc->stale_if_error_ms, 0);
+    assert_false(sc->store_set_cookie);
+    assert_int_equal(sc->query, CONF_QUERY_KEEP);
+    assert_null(sc->query_ignore);
+    assert_int_equal(sc->n_query_ignore, 0);
+    assert_int_equal(sc->heuristic_max_ms, 86400000);
 }
 
 static void
@@ -120,6 +146,7 @@ test_defaults(void **state)
     assert_int_equal(c->refcnt, 1);
     assert_int_equal(c->n_sites, 1);
     assert_string_equal(c->sites[0].name, "s");
+    assert_site_cache_defaults(&c->sites[0]);
     conf_unref(&c);
     assert_null(c);
 }
@@ -143,6 +170,7 @@ test_embedded_default(void **state)
     assert_int_equal(c->sites[0].n_origins, 1);
     assert_string_equal(c->sites[0].origins[0].text, "127.0.0.1:8081");
     assert_false(c->sites[0].trust_forwarded);
+    assert_site_cache_defaults(&c->sites[0]);
     assert_ptr_equal(conf_site_find(c, "any.host", 8), &c->sites[0]);
     conf_unref(&c);
 }
@@ -167,6 +195,8 @@ test_example_file_is_the_default(void **state)
     assert_string_equal(c->sites[0].name, "default");
     assert_string_equal(c->sites[0].hosts[0], "*");
     assert_string_equal(c->sites[0].origins[0].text, "127.0.0.1:8081");
+    assert_false(c->sites[0].trust_forwarded);
+    assert_site_cache_defaults(&c->sites[0]);
     conf_unref(&c);
 }
 

@@ -86,6 +86,8 @@ test_duration_valid(void **state)
         { "1h", 3600000 },  { "90", 90000 },         { "0", 0 },
         { "0ms", 0 },       { "1h30m", 5400000 },    { "1m30s", 90000 },
         { "2 s", 2000 },    { "1s500ms", 1500 },     { "1m 30s", 90000 },
+        { "1d", 86400000 }, { "2d12h", 216000000 },  { "1d1ms", 86400001 },
+        { "7 d", 604800000 },
     };
     uint64_t v;
 
@@ -102,7 +104,7 @@ test_duration_invalid(void **state)
 {
     static const char *const bad[] = {
         "", "s", "10x", "10S", "10MS", "1.5s", "-1s", "10 20", "1h 30",
-        "10sec", "1d", "s10", "10s x",
+        "10sec", "1D", "1day", "d", "s10", "10s x",
     };
     const char *why;
     uint64_t v = 42;
@@ -118,7 +120,9 @@ test_duration_invalid(void **state)
     assert_int_equal(conf_parse_duration("18446744073709551s1h", &v),
                      -ERANGE);
     assert_int_equal(conf_duration_parse("10x", &v, &why), -EINVAL);
-    assert_string_equal(why, "expected a number with a unit (ms, s, m, h)");
+    assert_string_equal(why,
+                        "expected a number with a unit (ms, s, m, h, d)");
+    assert_int_equal(conf_parse_duration("213503982334602d", &v), -ERANGE);
 }
 
 static void
@@ -317,6 +321,111 @@ test_token(void **state)
 }
 
 static void
+test_field_name(void **state)
+{
+    char name[66];
+
+    (void)state;
+    assert_true(conf_field_name_is_valid("Strata-Cache-Control"));
+    assert_true(conf_field_name_is_valid("x"));
+    assert_true(conf_field_name_is_valid("A!#$%&'*+-.^_`|~9"));
+    assert_false(conf_field_name_is_valid(""));
+    assert_false(conf_field_name_is_valid("Strata Cache"));
+    assert_false(conf_field_name_is_valid("Strata:Cache"));
+    assert_false(conf_field_name_is_valid("a\"b"));
+    assert_false(conf_field_name_is_valid("a(b)"));
+    assert_false(conf_field_name_is_valid("a/b"));
+    assert_false(conf_field_name_is_valid("é"));
+    memset(name, 'a', 64);
+    name[64] = '\0';
+    assert_true(conf_field_name_is_valid(name));
+    name[64] = 'a';
+    name[65] = '\0';
+    assert_false(conf_field_name_is_valid(name));
+}
+
+/* Entries are stored the way cache keys compare parameter names. */
+static void
+test_query_name_valid(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        { "fbclid", "fbclid" },
+        { "utm_*", "utm_*" },
+        { "x", "x" },
+        { "Ab", "Ab" },            /* names are case-sensitive */
+        { "%75tm_*", "utm_*" },    /* unreserved escapes decoded */
+        { "%7e%2D%2e%5F", "~-._" },
+        { "a%5b%5d", "a%5B%5D" },  /* others kept, hex uppercase */
+        { "a%3Db", "a%3Db" },      /* an escaped '=' is part of a name */
+        { "a%2a", "a%2A" },        /* a literal '*', not a prefix */
+        { "a%2A*", "a%2A*" },
+        { "a%00", "a%00" },
+        { "filter[x]", "filter[x]" },
+        { "a+b", "a+b" },
+        { "a?b/c:d@e", "a?b/c:d@e" },
+    };
+    const char *why;
+    char *out;
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+        out = NULL;
+        assert_int_equal(conf_query_name_parse(ok[i].in, &out, &why), 0);
+        assert_string_equal(out, ok[i].out);
+        free(out);
+    }
+}
+
+static void
+test_query_name_invalid(void **state)
+{
+    static const char esc[] =
+        "'=', '&' and '#' must be escaped (%3D, %26, %23)";
+    static const char star[] =
+        "'*' is allowed only at the end (%2A for a literal '*')";
+    static const char pct[] =
+        "'%' must start an escape of two hex digits (%25 for '%')";
+    static const char ws[] = "spaces, control characters and non-ASCII bytes "
+                             "must be escaped (%20 for a space)";
+    static const struct {
+        const char *in, *why;
+    } bad[] = {
+        { "", "a parameter name must be 1 to 128 bytes" },
+        { "*", "'*' alone matches every parameter (use query: drop)" },
+        { "a=b", esc },  { "a&b", esc },  { "#a", esc },  { "a=", esc },
+        { "a*b", star }, { "**", star },  { "*a", star },
+        { "%", pct },    { "a%4", pct },  { "%zz", pct }, { "%4g", pct },
+        { "a b", ws },   { " a", ws },    { "a\t", ws },  { "\x7f", ws },
+        { "caf\xc3\xa9", ws },
+    };
+    char long_name[130];
+    const char *why;
+    char *out = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        why = NULL;
+        assert_int_equal(conf_query_name_parse(bad[i].in, &out, &why),
+                         -EINVAL);
+        assert_string_equal(why, bad[i].why);
+    }
+    assert_null(out);
+    memset(long_name, 'a', 128);
+    long_name[128] = '\0';
+    assert_int_equal(conf_query_name_parse(long_name, &out, &why), 0);
+    free(out);
+    long_name[127] = '*';
+    assert_int_equal(conf_query_name_parse(long_name, &out, &why), 0);
+    free(out);
+    long_name[128] = 'a';
+    long_name[129] = '\0';
+    assert_int_equal(conf_query_name_parse(long_name, &out, &why), -EINVAL);
+    assert_string_equal(why, "a parameter name must be 1 to 128 bytes");
+}
+
+static void
 test_uint(void **state)
 {
     uint64_t v = 0;
@@ -365,6 +474,9 @@ main(void)
         cmocka_unit_test(test_host_patterns_invalid),
         cmocka_unit_test(test_host_too_long),
         cmocka_unit_test(test_token),
+        cmocka_unit_test(test_field_name),
+        cmocka_unit_test(test_query_name_valid),
+        cmocka_unit_test(test_query_name_invalid),
         cmocka_unit_test(test_uint),
         cmocka_unit_test(test_hint),
     };

@@ -79,11 +79,30 @@ static const char every_key[] =
     "  write_timeout: 45s\n"
     "  keepalive: 0\n"
     "  keepalive_timeout: 24h\n"
+    "cache:\n"
+    "  enabled: false\n"
+    "  memory: 1GiB\n"
+    "  max_object: 100MiB\n"
+    "  hit_for_pass: 2s\n"
+    "  targeted_field: Fra-Cache-Control\n"
+    "  strip_targeted: false\n"
     "sites:\n"
     "  - name: a\n"
     "    hosts: [a.example.com, \"*.A.example.com\"]\n"
     "    origin: [\"10.0.0.1:80\", \"[2001:db8::1]:8080\"]\n"
     "    trust_forwarded: true\n"
+    "    cache:\n"
+    "      enabled: false\n"
+    "      default_ttl: 5m\n"
+    "      min_ttl: 1m\n"
+    "      max_ttl: 1d\n"
+    "      ignore_cache_control: true\n"
+    "      stale_while_revalidate: 10s\n"
+    "      stale_if_error: 1h\n"
+    "      store_set_cookie: true\n"
+    "      query: drop\n"
+    "      query_ignore: [utm_*, fbclid, gclid]\n"
+    "      heuristic_max: 12h\n"
     "  - name: b\n"
     "    hosts: \"*\"\n"
     "    origin: \"10.0.0.2:80\"\n"
@@ -145,6 +164,35 @@ assert_sites(const struct conf *c)
 }
 
 static void
+assert_cache(const struct conf *c)
+{
+    const struct conf_site_cache *a = &c->sites[0].cache;
+
+    assert_false(c->cache.enabled);
+    assert_int_equal(c->cache.memory, 1ull << 30);
+    assert_int_equal(c->cache.max_object, 100ull << 20);
+    assert_int_equal(c->cache.hit_for_pass_ms, 2000);
+    assert_string_equal(c->cache.targeted_field, "Fra-Cache-Control");
+    assert_false(c->cache.strip_targeted);
+    assert_false(a->enabled);
+    assert_int_equal(a->default_ttl_ms, 300000);
+    assert_int_equal(a->min_ttl_ms, 60000);
+    assert_int_equal(a->max_ttl_ms, 86400000);
+    assert_true(a->ignore_cache_control);
+    assert_int_equal(a->stale_while_revalidate_ms, 10000);
+    assert_int_equal(a->stale_if_error_ms, 3600000);
+    assert_true(a->store_set_cookie);
+    assert_int_equal(a->query, CONF_QUERY_DROP);
+    assert_int_equal(a->n_query_ignore, 3);
+    assert_string_equal(a->query_ignore[0], "utm_*");
+    assert_string_equal(a->query_ignore[1], "fbclid");
+    assert_string_equal(a->query_ignore[2], "gclid");
+    assert_int_equal(a->heuristic_max_ms, 43200000);
+    assert_true(c->sites[1].cache.enabled); /* b keeps the defaults */
+    assert_int_equal(c->sites[1].cache.max_ttl_ms, -1);
+}
+
+static void
 test_every_key(void **state)
 {
     struct conf *c = load_ok(every_key);
@@ -153,6 +201,7 @@ test_every_key(void **state)
     assert_top(c);
     assert_limits(c);
     assert_sites(c);
+    assert_cache(c);
     conf_unref(&c);
 }
 
@@ -412,7 +461,7 @@ test_bad_values(void **state)
                   "unknown unit (use B, KiB, MiB, GiB or TiB)\n");
     expect_errors(SITE "drain_timeout: 10 sec\n",
                   "t.yaml:2:16: drain_timeout: '10 sec' is not a duration: "
-                  "expected a number with a unit (ms, s, m, h)\n");
+                  "expected a number with a unit (ms, s, m, h, d)\n");
     expect_errors(SITE "node_id: edge fra\n",
                   "t.yaml:2:10: node_id: 'edge fra' is not a name (1 to 64 "
                   "of A-Z a-z 0-9 . _ -)\n");
@@ -484,7 +533,8 @@ test_many_errors_at_once(void **state)
                   "t.yaml:6:18: limits.fields must be in 1..10000, not "
                   "'0'\n"
                   "t.yaml:6:35: limits.idle_timeout: 'soon' is not a "
-                  "duration: expected a number with a unit (ms, s, m, h)\n"
+                  "duration: expected a number with a unit (ms, s, m, h, "
+                  "d)\n"
                   "t.yaml:7:10: listen: bad address '1.2.3.4': missing "
                   "':port'\n"
                   "t.yaml:10:13: sites[0].hosts: bad host pattern '*foo': "
