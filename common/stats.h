@@ -31,6 +31,15 @@
     X(ST_UP_TIMEOUT, "upstream_timeout")                                   \
     X(ST_UP_BAD_RESPONSE, "upstream_bad_response")                         \
     X(ST_UP_LIVE, "upstream_conn_live")                                    \
+    X(ST_CACHE_HIT, "cache_hit")                                           \
+    X(ST_CACHE_MISS, "cache_miss")                                         \
+    X(ST_CACHE_STORE, "cache_store")                                       \
+    X(ST_CACHE_PASS, "cache_pass")                                         \
+    X(ST_CACHE_COLLAPSED, "cache_collapsed")                               \
+    X(ST_CACHE_REVALIDATED, "cache_revalidated")                           \
+    X(ST_CACHE_STALE_ERROR, "cache_stale_if_error")                        \
+    X(ST_CACHE_TOO_BIG, "cache_too_big")                                   \
+    X(ST_CACHE_INVALIDATE, "cache_invalidate")                             \
     X(ST_CONF_RELOAD, "config_reload")                                     \
     X(ST_CONF_RELOAD_FAIL, "config_reload_fail")
 

@@ -51,6 +51,7 @@ conn_free(struct conn *c)
     if (c->px != NULL)
         proxy_end(c);
     proxy_destroy(&c->px_spare);
+    cache_flow_free(c);
     if (c->wc != NULL)
         worker_conf_release(c->w, c->wc);
     event_free(c->timer);
@@ -136,6 +137,15 @@ count_status(int status)
 void
 conn_response_done(struct conn *c, bool can_keep_alive)
 {
+    if (c->px != NULL && proxy_filling(c->px)) {
+        /* Sent, but the object is still filling from this upstream. */
+        c->done_pending = true;
+        c->done_keep = can_keep_alive;
+        bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
+    c->done_pending = false;
+    cache_flow_end(c);
     count_status(c->status);
     log_access(c);
     if (c->px != NULL)
@@ -238,6 +248,16 @@ route(struct conn *c, size_t head_len)
         conn_respond_error(c, 404, c->req.body != H1_BODY_NONE);
         return;
     }
+    if (c->w->srv->ram != NULL && conf->cache.enabled && site->cache.enabled) {
+        if (c->req.method == H1_M_GET || c->req.method == H1_M_HEAD) {
+            c->cache_on = true;
+            c->state = CS_CACHE;
+            cache_flow_start(c, site, head_len);
+            return;
+        }
+        if (c->req.method != H1_M_OPTIONS && c->req.method != H1_M_TRACE)
+            (void)cache_flow_note_target(c, site); /* unsafe: invalidates */
+    }
     c->state = CS_PROXY;
     proxy_start(c, site, head_len);
 }
@@ -253,6 +273,8 @@ begin_request(struct conn *c)
     conf = c->wc->conf;
     c->status = 0;
     c->is_head = false;
+    c->cache_on = false;
+    c->done_pending = false;
     c->bytes_out = 0;
     c->cache_status = NULL;
     c->upstream[0] = '\0';
@@ -339,6 +361,10 @@ on_write(struct bufferevent *bev, void *arg)
     switch (c->state) {
     case CS_PROXY:
         proxy_on_client_drained(c);
+        break;
+    case CS_CACHE:
+        if (c->cq != NULL && c->cq->mode == CQ_SEND)
+            cache_send_pump(c);
         break;
     case CS_FLUSH:
         if (out <= EDGE_OUT_LOW)

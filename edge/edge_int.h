@@ -18,6 +18,11 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "cache/busy.h"
+#include "cache/key.h"
+#include "cache/obj.h"
+#include "cache/policy.h"
+#include "cache/ram.h"
 #include "conf/conf.h"
 #include "edge/h1.h"
 
@@ -54,6 +59,8 @@ struct server {
     struct worker **workers;
     unsigned n_workers;
     struct access_log *alog;
+    struct cache_ram *ram;   /* NULL when caching is off at start */
+    struct cache_busy *busy;
     struct event *ev_term, *ev_int, *ev_hup;
     bool stopping;
 };
@@ -133,6 +140,7 @@ void upstream_pool_close_idle(struct upstream_pool *p);
 enum conn_state {
     CS_HEAD,    /* reading a request head */
     CS_PROXY,   /* an upstream exchange is under way */
+    CS_CACHE,   /* answering from the cache, or waiting for a busy object */
     CS_FLUSH,   /* response complete, output above the low mark */
     CS_CLOSING, /* write what is queued, then linger */
     CS_LINGER,  /* write side shut; reading and dropping until EOF or time */
@@ -151,10 +159,14 @@ struct conn {
     bool head_started;   /* at least one byte of the current head */
     bool peer_eof;       /* client shut its write side */
     bool is_head;        /* current request is HEAD: no body in responses */
+    bool done_pending;   /* response sent; waiting for the cache fill */
+    bool done_keep;
     struct wconf *wc;    /* config of the current request */
     struct h1_scan scan;
     struct h1_request req;
     struct h1_field *fields; /* req.fields_cap entries */
+    struct creq *cq;        /* cache state of the request (kept, reused) */
+    bool cache_on;          /* the current request goes through the cache */
     struct proxy *px;       /* the exchange under way, or NULL */
     struct proxy *px_spare; /* kept for the next request: no allocation */
     char peer[64]; /* client address text */
@@ -193,7 +205,75 @@ void proxy_on_client_gone(struct conn *c);
 /* Ends the exchange (closing its upstream connection unless it was handed
  * back) and keeps the memory in c->px_spare. */
 void proxy_end(struct conn *c);
+/* True while the upstream side still fills a cache object. */
+bool proxy_filling(const struct proxy *px);
 void proxy_destroy(struct proxy **pp);
+
+/* ---- cache_flow.c / cache_send.c: the request through the cache ---- */
+enum cq_mode {
+    CQ_NONE,
+    CQ_WAIT,  /* follower: waiting for the leader's outcome */
+    CQ_FETCH, /* leader: fetching, storing if the response allows */
+    CQ_PASS,  /* fetching without storing */
+    CQ_SEND,  /* sending an object (hit, or a busy object streaming) */
+};
+
+struct creq {
+    enum cq_mode mode;
+    const struct conf_site *site;
+    size_t head_len;            /* request head bytes still in the input */
+    struct cache_site_policy sp;
+    struct cache_key_rules rules;
+    struct cache_key key;
+    char *keybuf;
+    uint32_t keycap;
+    char varybuf[CACHE_VARY_KEY_MAX];
+    struct cache_cc rcc;
+    bool no_store;              /* the request forbids storing */
+    bool vary_fail;             /* the request's vary key did not fit */
+    const char *miss_kind;      /* "uri-miss" / "vary-miss" */
+    char status[128];           /* Cache-Status entry of this response */
+    struct cache_obj *obj;      /* object being sent, or stale candidate */
+    struct cache_obj *fill;     /* leader: object being filled */
+    struct cache_busy_entry *busy;
+    bool leader;
+    struct cache_busy_waiter waiter;
+    struct event *wake;
+    int64_t request_ms;
+    /* sending */
+    struct cache_obj_cursor cur;
+    uint64_t send_end;          /* absolute body offset to stop at */
+    bool send_chunked;
+    bool send_started;
+    struct cache_range ranges[CACHE_RANGE_MAX];
+    unsigned n_ranges, range_i; /* multipart: part being sent */
+    char boundary[CACHE_BOUNDARY_LEN + 1];
+};
+
+/* Takes the request into the cache flow (GET/HEAD, caching on). */
+void cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len);
+/* Unsafe method answered with success: drop the stored target (and the
+ * Location / Content-Location URIs of the same host). */
+void cache_flow_invalidate(struct conn *c, const struct h1_response *rsp);
+/* The leader's response head: returns CQR_* and sets up storing. */
+enum cqr { CQR_PASS, CQR_STORE, CQR_SENT_FROM_CACHE };
+enum cqr cache_flow_on_response(struct conn *c, const struct h1_response *rsp);
+/* Leader: body bytes arrive (moved from in), and the end of the body. */
+bool cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n);
+void cache_flow_on_body_end(struct conn *c, bool complete);
+/* The upstream failed before a response head: answer from the cache (stale)
+ * when allowed and return true, else false. Publishes the failure. */
+bool cache_flow_on_fail(struct conn *c, int *status);
+int cache_flow_note_target(struct conn *c, const struct conf_site *site);
+/* The request ends: releases objects, waiters, busy entries. */
+void cache_flow_end(struct conn *c);
+void cache_flow_free(struct conn *c);
+
+/* cache_send.c: answers with obj (head + body references); kind goes into
+ * Cache-Status. Drains the request head. */
+void cache_send_obj(struct conn *c, struct cache_obj *o, const char *kind);
+/* Moves more body to the client while its buffer has room. */
+void cache_send_pump(struct conn *c);
 
 /* ---- fwd.c: field rewriting both ways ---- */
 struct fwd_ctx {
@@ -201,6 +281,12 @@ struct fwd_ctx {
     const char *node_id;
     const char *peer_ip;
     bool client_tls;
+    bool cache_fetch;        /* fetching for the cache: drop the client's
+                                conditionals and Range, send ours */
+    const char *inm;         /* If-None-Match to send, or NULL */
+    size_t inm_len;
+    const char *ims;         /* If-Modified-Since to send, or NULL */
+    size_t ims_len;
 };
 /* Appends the upstream request head for r; -errno when it does not fit. */
 int fwd_request_head(struct evbuffer *out, const struct h1_request *r,
@@ -211,7 +297,7 @@ bool fwd_is_loop(const struct h1_request *r, const char *node_id);
  * caller: chunked (re-chunked body) and keep_alive. */
 int fwd_response_head(struct evbuffer *out, const struct h1_response *rsp,
                       int client_minor, const char *node_id, const char *date,
-                      bool keep_alive, bool chunked);
+                      bool keep_alive, bool chunked, const char *cache_status);
 
 /* ---- access_log.c: one file shared by all workers, each with a buffer ---- */
 /* Always returns an object; path NULL means logging is off. */

@@ -37,6 +37,13 @@ static const char *const untrusted_fields[] = {
     "forwarded", "front-end-https", "x-url-scheme",
 };
 
+/* A cache fetch gets the whole object unconditionally (or with our own
+ * validators): the client's conditionals are answered from the object. */
+static const char *const client_cond_fields[] = {
+    "if-none-match", "if-modified-since", "if-match", "if-unmodified-since",
+    "if-range", "range",
+};
+
 static bool
 name_is(const struct h1_field *f, const char *name)
 {
@@ -174,7 +181,19 @@ fwd_request_head(struct evbuffer *out, const struct h1_request *r,
             continue;
         if (!trust && name_in(fl, untrusted_fields, ARRAY_LEN(untrusted_fields)))
             continue;
+        if (f->cache_fetch && name_in(fl, client_cond_fields, ARRAY_LEN(client_cond_fields)))
+            continue;
         add_field(out, fl);
+    }
+    if (f->inm != NULL) {
+        evbuffer_add(out, "If-None-Match: ", 15);
+        evbuffer_add(out, f->inm, f->inm_len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    if (f->ims != NULL) {
+        evbuffer_add(out, "If-Modified-Since: ", 19);
+        evbuffer_add(out, f->ims, f->ims_len);
+        evbuffer_add(out, "\r\n", 2);
     }
     add_forwarded_for(out, r, f->peer_ip);
     if (!trust || h1_field_find(r->fields, r->n_fields, "x-forwarded-proto") == NULL)
@@ -190,7 +209,7 @@ fwd_request_head(struct evbuffer *out, const struct h1_request *r,
 int
 fwd_response_head(struct evbuffer *out, const struct h1_response *rsp,
                   int client_minor, const char *node_id, const char *date,
-                  bool keep_alive, bool chunked)
+                  bool keep_alive, bool chunked, const char *cache_status)
 {
     struct tok conn_toks[MAX_CONN_TOKENS];
     size_t n_toks = connection_tokens(rsp->fields, rsp->n_fields, conn_toks);
@@ -216,6 +235,8 @@ fwd_response_head(struct evbuffer *out, const struct h1_response *rsp,
     if (!has_date)
         evbuffer_add_printf(out, "Date: %s\r\n", date);
     evbuffer_add_printf(out, "Via: 1.%d %s\r\n", rsp->version_minor, node_id);
+    if (cache_status != NULL)
+        evbuffer_add_printf(out, "Cache-Status: %s\r\n", cache_status);
     if (chunked)
         evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
     if (!keep_alive)

@@ -44,6 +44,10 @@ struct proxy {
     bool head_sent; /* client response head written */
     bool paused;    /* upstream read paused by client backpressure */
     bool client_paused; /* client read paused by upstream backpressure */
+    bool store;     /* the body fills a cache object, not the client */
+    bool detached;  /* the client is answered from the cache */
+    bool done;      /* upstream side finished (store / detached) */
+    bool store_failed; /* the object grew past what RAM may hold */
     /* request body */
     enum h1_body req_body;
     uint64_t req_left;
@@ -122,6 +126,11 @@ fail_early(struct proxy *px, int status)
     struct conn *c = px->c;
 
     drop_upstream(px);
+    if (cache_flow_on_fail(c, &status)) {
+        px->detached = true;
+        px->done = true;
+        return; /* answered from the cache (stale-if-error) */
+    }
     /* An unread request body leaves the framing in doubt: close after. */
     conn_respond_error(c, status, !px->req_done);
 }
@@ -130,7 +139,36 @@ fail_early(struct proxy *px, int status)
 static void
 fail_late(struct proxy *px)
 {
+    if (px->store) {
+        drop_upstream(px);
+        cache_flow_on_body_end(px->c, false); /* readers see the cut */
+        px->done = true;
+        if (px->c->done_pending)
+            conn_response_done(px->c, false);
+        return;
+    }
     conn_abort(px->c);
+}
+
+/* Store or detached mode: the upstream side ends; the client's response
+ * ends on its own (and may have ended already, waiting for this). */
+static void
+finish_upstream(struct proxy *px, bool reuse)
+{
+    struct conn *c = px->c;
+
+    if (px->store)
+        cache_flow_on_body_end(c, reuse || px->rsp.body == H1_BODY_EOF);
+    upstream_conn_release(&px->uc, reuse, &px->conf->upstream);
+    px->done = true;
+    if (c->done_pending)
+        conn_response_done(c, c->done_keep);
+}
+
+bool
+proxy_filling(const struct proxy *px)
+{
+    return (px->store || px->detached) && !px->done;
 }
 
 static void
@@ -141,6 +179,10 @@ finish(struct proxy *px)
     bool reuse = px->rsp.keep_alive && px->req_done &&
                  px->rsp.body != H1_BODY_EOF && evbuffer_get_length(in) == 0;
 
+    if (px->store || px->detached) {
+        finish_upstream(px, reuse);
+        return;
+    }
     if (px->rsp_chunk_out)
         evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
     upstream_conn_release(&px->uc, reuse, &px->conf->upstream);
@@ -202,10 +244,21 @@ pause_if_full(struct proxy *px)
 }
 
 static void
+store_body(struct proxy *px, struct evbuffer *in, size_t n)
+{
+    if (!px->store)
+        evbuffer_drain(in, n); /* detached: nobody wants it */
+    else if (!cache_flow_on_body(px->c, in, n))
+        px->store_failed = true;
+}
+
+static void
 pump_response(struct proxy *px)
 {
     struct evbuffer *in = bufferevent_get_input(px->uc->bev);
     size_t avail = evbuffer_get_length(in);
+    void (*move)(struct proxy *, struct evbuffer *, size_t) =
+        px->store || px->detached ? store_body : move_body;
     int rc = 0;
 
     switch (px->rsp.body) {
@@ -216,20 +269,20 @@ pump_response(struct proxy *px)
         size_t n = px->rsp_left < avail ? (size_t)px->rsp_left : avail;
 
         if (n > 0)
-            move_body(px, in, n);
+            move(px, in, n);
         px->rsp_left -= n;
         rc = px->rsp_left == 0;
         break;
     }
     case H1_BODY_CHUNKED:
-        rc = walk_chunked(&px->rsp_ch, in, move_body, px);
+        rc = walk_chunked(&px->rsp_ch, in, move, px);
         break;
     case H1_BODY_EOF:
         if (avail > 0)
-            move_body(px, in, avail);
+            move(px, in, avail);
         break; /* ends at EOF */
     }
-    if (rc < 0) {
+    if (rc < 0 || px->store_failed) {
         stat_inc(ST_UP_BAD_RESPONSE);
         fail_late(px);
         return;
@@ -238,7 +291,8 @@ pump_response(struct proxy *px)
         finish(px);
         return;
     }
-    pause_if_full(px);
+    if (!px->store && !px->detached)
+        pause_if_full(px);
 }
 
 /* The response head is complete: check it, answer the client's head. */
@@ -254,6 +308,24 @@ take_response_head(struct proxy *px, const char *p, size_t head_len)
         return -EPROTO;
     if (px->rsp.status < 200)
         return 1; /* interim: skip it, we answered Expect ourselves */
+    px->rsp_left = px->rsp.content_length;
+    h1_chunked_init(&px->rsp_ch);
+    if (c->cq != NULL && c->cache_on) {
+        switch (cache_flow_on_response(c, &px->rsp)) {
+        case CQR_STORE:
+            px->store = true;
+            px->head_sent = true;
+            return 0;
+        case CQR_SENT_FROM_CACHE:
+            px->detached = true;
+            px->head_sent = true;
+            return 0;
+        case CQR_PASS:
+            break;
+        }
+    }
+    if (c->cq != NULL && !c->cache_on)
+        cache_flow_invalidate(c, &px->rsp);
     unknown_len = px->rsp.body == H1_BODY_CHUNKED || px->rsp.body == H1_BODY_EOF;
     px->rsp_chunk_out = unknown_len && c->req.version_minor >= 1;
     if (unknown_len && !px->rsp_chunk_out)
@@ -261,9 +333,8 @@ take_response_head(struct proxy *px, const char *p, size_t head_len)
     ka = c->keep_alive && !c->w->draining && !c->peer_eof;
     c->status = px->rsp.status;
     fwd_response_head(bufferevent_get_output(c->bev), &px->rsp, c->req.version_minor,
-                      px->conf->node_id, worker_date(c->w), ka, px->rsp_chunk_out);
-    px->rsp_left = px->rsp.content_length;
-    h1_chunked_init(&px->rsp_ch);
+                      px->conf->node_id, worker_date(c->w), ka, px->rsp_chunk_out,
+                      c->cache_status);
     px->head_sent = true;
     return 0;
 }
@@ -301,6 +372,10 @@ read_response_head(struct proxy *px)
             return;
         }
         px->st = UP_BODY;
+        if (px->detached && px->rsp.body != H1_BODY_NONE) {
+            finish_upstream(px, false); /* a 5xx we answered with stale */
+            return;
+        }
         pump_response(px);
         return;
     }
@@ -482,7 +557,9 @@ proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
 {
     struct proxy *px = c->px_spare;
     const struct conf *conf = c->wc->conf;
-    struct fwd_ctx f = { site, conf->node_id, c->peer, false };
+    struct fwd_ctx f = { .site = site, .node_id = conf->node_id, .peer_ip = c->peer };
+    struct creq *q = c->cache_on ? c->cq : NULL;
+    bool fetching = q != NULL && q->mode == CQ_FETCH;
 
     c->px_spare = NULL;
     if (px == NULL) {
@@ -510,8 +587,24 @@ proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
         conn_respond_error(c, 413, true);
         return;
     }
+    if (fetching) {
+        struct cache_revalidation rv = { 0 };
+
+        if (q->obj != NULL)
+            cache_validators_find(&rv, q->obj->head, q->obj->head_len);
+        f.cache_fetch = true;
+        f.inm = rv.if_none_match;
+        f.inm_len = rv.if_none_match_len;
+        f.ims = rv.if_modified_since;
+        f.ims_len = rv.if_modified_since_len;
+    }
     fwd_request_head(px->head, &c->req, &f, c->req.body == H1_BODY_CHUNKED);
-    evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+    /* A cache fetch keeps the head: its fields decide storing and serving. */
+    if (!fetching) {
+        evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+        if (q != NULL)
+            q->head_len = 0;
+    }
     if (c->req.expect_continue && !px->req_done)
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     px->retryable = idempotent(c->req.method) && px->req_done;
@@ -538,6 +631,10 @@ proxy_on_client_drained(struct conn *c)
 {
     struct proxy *px = c->px;
 
+    if (c->cq != NULL && c->cq->mode == CQ_SEND) {
+        cache_send_pump(c);
+        return;
+    }
     if (px == NULL || !px->paused || px->uc == NULL)
         return;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > EDGE_OUT_LOW)

@@ -66,6 +66,9 @@ reload(struct server *s)
     }
     if (!same_listen(s->conf, nc))
         log_warn("listen addresses and workers change only on restart");
+    if (nc->cache.memory != s->conf->cache.memory ||
+        nc->cache.enabled != s->conf->cache.enabled)
+        log_warn("cache memory and enabling the cache change only on restart");
     common_log_set_level(nc->log_level);
     access_log_reopen(s->alog, nc->access_log);
     conf_unref(&s->conf);
@@ -141,6 +144,8 @@ server_free(struct server *s)
     if (s->ev_int) event_free(s->ev_int);
     if (s->ev_hup) event_free(s->ev_hup);
     access_log_close(&s->alog);
+    cache_ram_free(&s->ram);
+    cache_busy_free(&s->busy);
     conf_unref(&s->conf);
     if (s->base)
         event_base_free(s->base);
@@ -160,6 +165,10 @@ server_run(const char *conf_path, struct conf *conf)
     if (s.base == NULL || open_listeners(conf, fds) != 0)
         goto out;
     s.alog = access_log_open(conf->access_log);
+    if (conf->cache.enabled) {
+        s.ram = cache_ram_new(conf->cache.memory, conf->cache.max_object);
+        s.busy = cache_busy_new();
+    }
     s.ev_term = evsignal_new(s.base, SIGTERM, on_signal, &s);
     s.ev_int = evsignal_new(s.base, SIGINT, on_signal, &s);
     s.ev_hup = evsignal_new(s.base, SIGHUP, on_signal, &s);

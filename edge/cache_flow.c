@@ -1,0 +1,668 @@
+/*
+ * A GET or HEAD through the cache: key, lookup in the RAM tier (with Vary),
+ * the serve decision (fresh, stale, validate), and on a miss request
+ * coalescing: the first request for a key fetches (the leader) and every
+ * other one waits for the leader's outcome and streams the same object.
+ * The leader's own client reads the object like any follower, so the
+ * upstream fills the object at the upstream's pace whatever its client's.
+ *
+ * The request head stays in the client's input buffer (c->req slices stay
+ * valid) until the request is answered from an object or proxied.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MOD "cache"
+#include "common/alloc.h"
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "edge/edge_int.h"
+
+/* Marks a hit-for-pass record: a key whose response was not cacheable. */
+#define META_HIT_FOR_PASS 0x1000u
+
+static void on_wake(evutil_socket_t fd, short what, void *arg);
+
+static struct creq *
+creq_get(struct conn *c)
+{
+    if (c->cq == NULL) {
+        c->cq = xcalloc(1, sizeof *c->cq);
+        c->cq->wake = event_new(c->w->base, -1, 0, on_wake, c);
+        c->cq->waiter.wake = c->cq->wake;
+    }
+    return c->cq;
+}
+
+/* conf (-1 = none) into the cache's policy (0 = none). */
+static void
+site_policy(struct creq *q, const struct conf *conf, const struct conf_site *s)
+{
+    const struct conf_site_cache *sc = &s->cache;
+
+    memset(&q->sp, 0, sizeof q->sp);
+    q->sp.default_ttl_ms = sc->default_ttl_ms > 0 ? sc->default_ttl_ms : 0;
+    q->sp.min_ttl_ms = sc->min_ttl_ms > 0 ? sc->min_ttl_ms : 0;
+    q->sp.max_ttl_ms = sc->max_ttl_ms > 0 ? sc->max_ttl_ms : 0;
+    q->sp.heuristic_cap_ms = sc->heuristic_max_ms > 0 ? sc->heuristic_max_ms : -1;
+    q->sp.swr_grace_ms = sc->stale_while_revalidate_ms;
+    q->sp.sie_grace_ms = sc->stale_if_error_ms;
+    q->sp.target_field = conf->cache.targeted_field;
+    q->sp.ignore_cache_control = sc->ignore_cache_control;
+    q->sp.store_set_cookie = sc->store_set_cookie;
+    memset(&q->rules, 0, sizeof q->rules);
+    q->rules.drop_query = sc->query == CONF_QUERY_DROP;
+    q->rules.sort_query = sc->query == CONF_QUERY_SORT;
+    q->rules.ignore = (const char *const *)sc->query_ignore;
+    q->rules.n_ignore = (uint32_t)sc->n_query_ignore;
+}
+
+static int
+build_key(struct conn *c, struct creq *q)
+{
+    const struct h1_request *r = &c->req;
+    const char *host = r->host ? r->host : q->site->name;
+    size_t hlen = r->host ? r->host_len : strlen(q->site->name);
+    size_t need = hlen + r->path_len + 80;
+
+    if (need > q->keycap) {
+        free(q->keybuf);
+        q->keycap = (uint32_t)(need < 1024 ? 1024 : need);
+        q->keybuf = xmalloc(q->keycap);
+    }
+    q->key.buf = q->keybuf;
+    q->key.cap = q->keycap;
+    return cache_key_build(&q->key, CACHE_SCHEME_HTTP, host, hlen, r->path,
+                           r->path_len, &q->rules);
+}
+
+/* RAM tier match: the request's values of the object's Vary names. */
+static bool
+match_vary(const struct cache_obj *o, void *arg)
+{
+    struct conn *c = arg;
+    struct creq *q = c->cq;
+    int n;
+
+    if (o->meta.flags & META_HIT_FOR_PASS)
+        return true;
+    if (o->vary_names == NULL || o->vary_names[0] == '\0')
+        return o->vary_key_len == 0;
+    n = cache_vary_key_build(q->varybuf, sizeof q->varybuf, o->vary_names,
+                             strlen(o->vary_names), c->req.fields, c->req.n_fields);
+    return n >= 0 && (uint32_t)n == o->vary_key_len &&
+           memcmp(q->varybuf, o->vary_key, (size_t)n) == 0;
+}
+
+static struct cache_ram *
+ram_of(struct conn *c)
+{
+    return c->w->srv->ram;
+}
+
+/* Proxies the request without the cache (bypass, pass, hit-for-pass). */
+static void
+pass(struct conn *c, const char *why)
+{
+    struct creq *q = c->cq;
+
+    q->mode = CQ_PASS;
+    snprintf(q->status, sizeof q->status, "strata; fwd=%s", why);
+    c->cache_status = q->status;
+    c->state = CS_PROXY;
+    proxy_start(c, q->site, q->head_len);
+}
+
+static void
+fetch(struct conn *c)
+{
+    struct creq *q = c->cq;
+    bool leader;
+
+    q->busy = cache_busy_join(c->w->srv->busy, q->key.hash, q->key.buf, q->key.len, &leader);
+    q->leader = leader;
+    if (leader) {
+        q->mode = CQ_FETCH;
+        q->request_ms = clock_wall_ms();
+        snprintf(q->status, sizeof q->status, "strata; fwd=%s", q->miss_kind);
+        c->cache_status = q->status;
+        c->state = CS_PROXY;
+        proxy_start(c, q->site, q->head_len);
+        return;
+    }
+    q->mode = CQ_WAIT;
+    c->state = CS_CACHE;
+    cache_busy_wait(q->busy, &q->waiter);
+    on_wake(-1, 0, c); /* the outcome may be known already */
+}
+
+static void
+serve_found(struct conn *c, struct cache_obj *o)
+{
+    struct creq *q = c->cq;
+    int64_t now = clock_wall_ms();
+    enum cache_serve d = cache_serve_decide(&o->meta, &q->rcc, now);
+
+    switch (d) {
+    case CACHE_SERVE_FRESH:
+    case CACHE_SERVE_STALE_OK:
+    case CACHE_SERVE_STALE_REVALIDATE:
+        stat_inc(ST_CACHE_HIT);
+        snprintf(q->status, sizeof q->status, "strata; hit; ttl=%lld",
+                 (long long)cache_meta_ttl_s(&o->meta, now));
+        cache_send_obj(c, o, q->status);
+        cache_obj_unref(&o);
+        return;
+    case CACHE_SERVE_MUST_VALIDATE:
+        if (c->req.method == H1_M_HEAD) {
+            cache_obj_unref(&o);
+            pass(c, "stale");
+            return;
+        }
+        q->obj = o; /* kept: validators, and stale-if-error */
+        q->miss_kind = "stale";
+        fetch(c);
+        return;
+    case CACHE_SERVE_GATEWAY_TIMEOUT:
+        cache_obj_unref(&o);
+        conn_respond_error(c, 504, false);
+        return;
+    }
+}
+
+void
+cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
+{
+    struct creq *q = creq_get(c);
+    bool key_seen = false;
+    struct cache_obj *o;
+    int rc;
+
+    q->mode = CQ_NONE;
+    q->site = site;
+    q->head_len = head_len;
+    q->status[0] = '\0';
+    site_policy(q, c->wc->conf, site);
+    cache_cc_parse_request(&q->rcc, c->req.fields, c->req.n_fields, &q->sp);
+    q->no_store = (q->rcc.flags & CACHE_CC_NO_STORE) != 0;
+    rc = build_key(c, q);
+    if (rc == -EINVAL) {
+        conn_respond_error(c, 400, true);
+        return;
+    }
+    if (rc < 0) {
+        pass(c, "bypass");
+        return;
+    }
+    o = cache_ram_lookup(ram_of(c), q->key.hash, q->key.buf, q->key.len,
+                         match_vary, c, &key_seen);
+    if (o != NULL && (o->meta.flags & META_HIT_FOR_PASS)) {
+        bool fresh = cache_meta_is_fresh(&o->meta, clock_wall_ms());
+
+        cache_obj_unref(&o);
+        if (fresh) {
+            pass(c, "bypass; detail=hit-for-pass");
+            return;
+        }
+    }
+    if (o != NULL) {
+        serve_found(c, o);
+        return;
+    }
+    stat_inc(ST_CACHE_MISS);
+    if (q->rcc.flags & CACHE_CC_ONLY_IF_CACHED) {
+        conn_respond_error(c, 504, false);
+        return;
+    }
+    q->miss_kind = key_seen ? "vary-miss" : "uri-miss";
+    if (c->req.method == H1_M_HEAD) {
+        pass(c, q->miss_kind); /* a HEAD brings no body to store */
+        return;
+    }
+    fetch(c);
+}
+
+static void
+release_busy(struct creq *q)
+{
+    if (q->busy == NULL)
+        return;
+    cache_busy_unwait(q->busy, &q->waiter);
+    cache_busy_entry_unref(&q->busy);
+    q->leader = false;
+}
+
+/* Leader: the outcome is known; later lookups go to the tiers. */
+static void
+leader_publish(struct conn *c, enum cache_busy_state st, struct cache_obj *o, int status)
+{
+    struct creq *q = c->cq;
+
+    if (q->busy == NULL || !q->leader)
+        return;
+    cache_busy_publish(q->busy, st, o, status);
+    if (st != CACHE_BUSY_OBJECT || cache_obj_state(o) != CACHE_OBJ_BUSY)
+        cache_busy_unindex(c->w->srv->busy, q->busy);
+}
+
+static void
+follower_outcome(struct conn *c)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = NULL;
+    int status = 0;
+    enum cache_busy_state st = cache_busy_state(q->busy, &o, &status);
+
+    switch (st) {
+    case CACHE_BUSY_FETCHING:
+        return;
+    case CACHE_BUSY_OBJECT:
+        if (!match_vary(o, c)) {
+            cache_obj_unref(&o);
+            release_busy(q);
+            pass(c, "vary-miss");
+            return;
+        }
+        stat_inc(ST_CACHE_COLLAPSED);
+        q->mode = CQ_SEND;
+        snprintf(q->status, sizeof q->status, "strata; fwd=%s; collapsed", q->miss_kind);
+        cache_send_obj(c, o, q->status);
+        cache_obj_unref(&o);
+        return;
+    case CACHE_BUSY_PASS:
+        release_busy(q);
+        pass(c, q->miss_kind);
+        return;
+    case CACHE_BUSY_FAILED:
+        release_busy(q);
+        if (status == 0) { /* the leader went away: fetch ourselves */
+            fetch(c);
+            return;
+        }
+        conn_respond_error(c, status, false);
+        return;
+    }
+}
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void)fd;
+    (void)what;
+    if (c->cq->mode == CQ_WAIT)
+        follower_outcome(c);
+    else if (c->cq->mode == CQ_SEND)
+        cache_send_pump(c);
+}
+
+/* Hit-for-pass: later requests for the key skip the queue for a while. */
+static void
+mark_hit_for_pass(struct conn *c)
+{
+    struct creq *q = c->cq;
+    uint32_t ms = c->wc->conf->cache.hit_for_pass_ms;
+    struct cache_meta m = { 0 };
+    struct cache_obj *o;
+
+    if (ms == 0)
+        return;
+    m.response_ms = m.request_ms = clock_wall_ms();
+    m.date_s = m.response_ms / 1000;
+    m.lifetime_ms = ms;
+    m.swr_ms = m.sie_ms = -1;
+    m.last_modified_s = -1;
+    m.flags = META_HIT_FOR_PASS;
+    o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, NULL, 0, NULL, NULL,
+                      NULL, 0, &m, 0);
+    cache_obj_finish(o, CACHE_OBJ_COMPLETE);
+    (void)cache_ram_insert(ram_of(c), o);
+    cache_obj_unref(&o);
+}
+
+static const char *
+etag_of(const struct h1_response *rsp, char *buf, size_t cap)
+{
+    const struct h1_field *f = h1_field_find(rsp->fields, rsp->n_fields, "etag");
+
+    if (f == NULL || f->value_len == 0 || f->value_len >= cap)
+        return NULL;
+    memcpy(buf, f->value, f->value_len);
+    buf[f->value_len] = '\0';
+    return buf;
+}
+
+/* Builds the object for a storable response; NULL when it cannot be. */
+static struct cache_obj *
+make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc *cc,
+            const struct cache_meta *m)
+{
+    struct creq *q = c->cq;
+    char names[512], etag[256];
+    int nl, kl = 0;
+    size_t cap = cache_head_bound(0, rsp->fields, rsp->n_fields), hl = 0;
+    char *head;
+    struct cache_obj *o = NULL;
+    uint64_t expected = rsp->body == H1_BODY_LENGTH ? rsp->content_length
+                        : rsp->body == H1_BODY_NONE ? 0 : CACHE_LEN_UNKNOWN;
+
+    nl = cache_vary_names_build(names, sizeof names, rsp->fields, rsp->n_fields, 0);
+    if (nl < 0 || cache_vary_names_is_star(names, (size_t)nl))
+        return NULL;
+    if (nl > 0) {
+        kl = cache_vary_key_build(q->varybuf, sizeof q->varybuf, names, (size_t)nl,
+                                  c->req.fields, c->req.n_fields);
+        if (kl < 0)
+            return NULL;
+    }
+    head = xmalloc(cap);
+    if (cache_head_build(head, cap, &hl, rsp->fields, rsp->n_fields, cc) == 0)
+        o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, q->varybuf, (size_t)kl,
+                          nl > 0 ? names : NULL, etag_of(rsp, etag, sizeof etag),
+                          head, hl, m, expected);
+    free(head);
+    return o;
+}
+
+/* The leader's decision on a fresh (non-304) response head. */
+static enum cqr
+decide_store(struct conn *c, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    const struct conf *conf = c->wc->conf;
+    struct cache_exchange x = {
+        .method = c->req.method, .req_fields = c->req.fields,
+        .n_req_fields = c->req.n_fields, .status = rsp->status,
+        .resp_fields = rsp->fields, .n_resp_fields = rsp->n_fields,
+        .request_ms = q->request_ms, .response_ms = clock_wall_ms(),
+    };
+    struct cache_cc cc;
+    struct cache_meta m;
+    enum cache_store v;
+    struct cache_obj *o = NULL;
+
+    cache_cc_parse_response(&cc, rsp->fields, rsp->n_fields, &q->sp);
+    v = cache_store_decide(&m, &x, &q->rcc, &cc, &q->sp);
+    if (v == CACHE_STORE_OK && !q->no_store &&
+        !(rsp->body == H1_BODY_LENGTH && rsp->content_length > conf->cache.max_object))
+        o = make_object(c, rsp, &cc, &m);
+    if (o == NULL) {
+        stat_inc(ST_CACHE_PASS);
+        leader_publish(c, CACHE_BUSY_PASS, NULL, 0);
+        release_busy(q);
+        if (v != CACHE_STORE_OK && v != CACHE_STORE_AUTHORIZATION && !q->no_store)
+            mark_hit_for_pass(c);
+        q->mode = CQ_PASS;
+        return CQR_PASS;
+    }
+    q->fill = o;
+    leader_publish(c, CACHE_BUSY_OBJECT, o, 0);
+    q->mode = CQ_SEND;
+    cache_busy_wait(q->busy, &q->waiter);
+    snprintf(q->status, sizeof q->status, "strata; fwd=%s; stored", q->miss_kind);
+    cache_send_obj(c, o, q->status);
+    return CQR_STORE;
+}
+
+/* Drops the request head from the input once nothing needs its slices. */
+static void
+drain_head(struct conn *c)
+{
+    struct creq *q = c->cq;
+
+    if (q != NULL && q->head_len > 0) {
+        evbuffer_drain(bufferevent_get_input(c->bev), q->head_len);
+        q->head_len = 0;
+    }
+}
+
+/* A copy of old with the head and meta refreshed by a 304 (§3.2). */
+static struct cache_obj *
+refreshed(struct conn *c, const struct cache_obj *old, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    size_t cap = cache_head_bound(old->head_len, rsp->fields, rsp->n_fields), hl = 0;
+    char *head = xmalloc(cap);
+    struct h1_field *stored = xcalloc(256, sizeof *stored);
+    struct cache_meta m = old->meta;
+    struct cache_obj *o = NULL;
+    struct cache_obj_cursor cur;
+    int ns;
+
+    ns = cache_head_split(old->head, old->head_len, stored, 256);
+    if (ns >= 0 && cache_head_update(head, cap, &hl, old->head, old->head_len,
+                                     rsp->fields, rsp->n_fields) == 0) {
+        cache_meta_refresh(&m, stored, (uint32_t)ns, rsp->fields, rsp->n_fields,
+                           &q->sp, q->request_ms, clock_wall_ms());
+        o = cache_obj_new(old->hash, old->key, old->key_len, old->vary_key,
+                          old->vary_key_len, old->vary_names, old->etag, head, hl,
+                          &m, cache_obj_body_len(old));
+        /* Chunks belong to one object: the body is copied, once. */
+        cache_obj_cursor_init(&cur, old);
+        for (;;) {
+            const char *p;
+            struct cache_chunk *ch;
+            size_t n = cache_obj_read(&cur, old, &p, &ch, SIZE_MAX);
+
+            if (n == 0)
+                break;
+            cache_obj_append(o, p, n);
+        }
+        cache_obj_finish(o, CACHE_OBJ_COMPLETE);
+    }
+    free(stored);
+    free(head);
+    return o;
+}
+
+static enum cqr
+send_stale(struct conn *c, int status, const char *detail)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = q->obj;
+    int64_t now = clock_wall_ms();
+
+    q->obj = NULL;
+    leader_publish(c, CACHE_BUSY_OBJECT, o, 0);
+    release_busy(q);
+    q->mode = CQ_SEND;
+    snprintf(q->status, sizeof q->status, "strata; fwd=stale; fwd-status=%d; ttl=%lld; detail=%s",
+             status, (long long)cache_meta_ttl_s(&o->meta, now), detail);
+    cache_send_obj(c, o, q->status);
+    cache_obj_unref(&o);
+    return CQR_SENT_FROM_CACHE;
+}
+
+enum cqr
+cache_flow_on_response(struct conn *c, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    int64_t now = clock_wall_ms();
+    enum cqr r;
+
+    if (q == NULL || q->mode != CQ_FETCH) {
+        drain_head(c);
+        return CQR_PASS;
+    }
+    if (q->obj != NULL && rsp->status == 304) {
+        struct cache_obj *o = refreshed(c, q->obj, rsp);
+
+        if (o != NULL) {
+            stat_inc(ST_CACHE_REVALIDATED);
+            (void)cache_ram_insert(ram_of(c), o);
+            cache_obj_unref(&q->obj);
+            q->obj = o;
+            return send_stale(c, 304, "revalidated");
+        }
+    }
+    if (q->obj != NULL && rsp->status >= 500 &&
+        cache_serve_stale_on_error(&q->obj->meta, &q->rcc, now)) {
+        stat_inc(ST_CACHE_STALE_ERROR);
+        return send_stale(c, rsp->status, "stale-if-error");
+    }
+    if (q->obj != NULL && rsp->status != 304)
+        cache_obj_unref(&q->obj); /* replaced by what follows */
+    r = decide_store(c, rsp);
+    if (r == CQR_PASS)
+        drain_head(c);
+    return r;
+}
+
+bool
+cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
+{
+    struct creq *q = c->cq;
+    size_t left = n;
+
+    while (left > 0) {
+        struct evbuffer_iovec v;
+        size_t m;
+
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        m = v.iov_len < left ? v.iov_len : left;
+        cache_obj_append(q->fill, v.iov_base, m);
+        evbuffer_drain(in, m);
+        left -= m;
+    }
+    if (cache_obj_body_len(q->fill) > c->wc->conf->cache.max_object &&
+        q->fill->expected_len == CACHE_LEN_UNKNOWN)
+        return false; /* too large for RAM: the store is abandoned */
+    cache_busy_notify(q->busy);
+    return true;
+}
+
+void
+cache_flow_on_body_end(struct conn *c, bool complete)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = q->fill;
+
+    if (o == NULL)
+        return;
+    q->fill = NULL;
+    cache_obj_finish(o, complete ? CACHE_OBJ_COMPLETE : CACHE_OBJ_FAILED);
+    if (complete) {
+        stat_inc(ST_CACHE_STORE);
+        if (cache_ram_insert(ram_of(c), o) != 0)
+            stat_inc(ST_CACHE_TOO_BIG);
+    }
+    if (q->busy != NULL) {
+        cache_busy_notify(q->busy);
+        if (q->leader)
+            cache_busy_unindex(c->w->srv->busy, q->busy);
+    }
+    cache_obj_unref(&o);
+}
+
+bool
+cache_flow_on_fail(struct conn *c, int *status)
+{
+    struct creq *q = c->cq;
+
+    if (q == NULL || q->mode != CQ_FETCH)
+        return false;
+    if (q->obj != NULL) {
+        if (cache_serve_stale_on_error(&q->obj->meta, &q->rcc, clock_wall_ms())) {
+            stat_inc(ST_CACHE_STALE_ERROR);
+            send_stale(c, *status, "stale-if-error");
+            return true;
+        }
+        *status = 504; /* must not serve stale (RFC 9111 §4.2.4) */
+    }
+    leader_publish(c, CACHE_BUSY_FAILED, NULL, *status);
+    release_busy(q);
+    return false;
+}
+
+void
+cache_flow_end(struct conn *c)
+{
+    struct creq *q = c->cq;
+
+    if (q == NULL)
+        return;
+    event_del(q->wake);
+    if (q->fill != NULL)
+        cache_flow_on_body_end(c, false);
+    if (q->busy != NULL && q->leader &&
+        cache_busy_state(q->busy, NULL, NULL) == CACHE_BUSY_FETCHING)
+        leader_publish(c, CACHE_BUSY_FAILED, NULL, 0); /* followers fetch */
+    release_busy(q);
+    drain_head(c);
+    if (q->obj != NULL)
+        cache_obj_unref(&q->obj);
+    q->mode = CQ_NONE;
+}
+
+void
+cache_flow_free(struct conn *c)
+{
+    struct creq *q = c->cq;
+
+    if (q == NULL)
+        return;
+    cache_flow_end(c);
+    event_free(q->wake);
+    free(q->keybuf);
+    free(q);
+    c->cq = NULL;
+}
+
+static void
+drop_url(struct conn *c, const char *v, size_t len)
+{
+    struct creq *q = c->cq;
+    char buf[4096];
+    struct cache_key k = { .buf = buf, .cap = sizeof buf };
+    int rc;
+
+    if (len > 0 && v[0] == '/')
+        rc = cache_key_build(&k, CACHE_SCHEME_HTTP, c->host, strlen(c->host), v, len, &q->rules);
+    else
+        rc = cache_key_build_url(&k, v, len, &q->rules);
+    /* Only the same host: a response must not purge another site's URLs. */
+    if (rc < 0 || k.path_off != q->key.path_off ||
+        memcmp(k.buf, q->key.buf, k.path_off) != 0)
+        return;
+    cache_ram_remove_key(ram_of(c), k.hash, k.buf, k.len);
+}
+
+void
+cache_flow_invalidate(struct conn *c, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    static const char *const names[] = { "location", "content-location" };
+
+    if (q == NULL || q->key.len == 0 || rsp->status < 200 || rsp->status >= 400)
+        return;
+    cache_ram_remove_key(ram_of(c), q->key.hash, q->key.buf, q->key.len);
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        const struct h1_field *f = h1_field_find(rsp->fields, rsp->n_fields, names[i]);
+
+        if (f != NULL)
+            drop_url(c, f->value, f->value_len);
+    }
+    stat_inc(ST_CACHE_INVALIDATE);
+}
+
+/* Unsafe method: remember the target's key for invalidation on success. */
+int
+cache_flow_note_target(struct conn *c, const struct conf_site *site)
+{
+    struct creq *q = creq_get(c);
+
+    q->mode = CQ_NONE;
+    q->site = site;
+    q->head_len = 0;
+    site_policy(q, c->wc->conf, site);
+    q->key.len = 0;
+    return build_key(c, q) < 0 ? -EINVAL : 0;
+}

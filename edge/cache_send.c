@@ -1,0 +1,314 @@
+/*
+ * Answering from a cached object: conditionals (304/412), ranges (206 with
+ * one range or multipart/byteranges, 416), the response head (stored
+ * fields, Age, Cache-Status, Via, framing) and the body, referenced chunk
+ * by chunk into the output buffer: a hit copies no body byte. A busy
+ * object streams as it fills; the waiter's event wakes the pump.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+#include "edge/edge_int.h"
+
+#define HEAD_MAX 512 /* our own fields around the stored block */
+
+static void
+on_ref_done(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    cache_chunk_unref(arg);
+}
+
+static void
+validators(const struct cache_obj *o, struct cache_validators *v)
+{
+    v->etag = o->etag;
+    v->etag_len = o->etag ? strlen(o->etag) : 0;
+    v->last_modified_s = o->meta.last_modified_s;
+    v->date_s = o->meta.date_s;
+}
+
+static const char *
+content_type(const struct cache_obj *o, size_t *len)
+{
+    const char *p = o->head, *end = o->head + o->head_len;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+        if (eol == NULL)
+            break;
+        if ((size_t)(eol - p) > 14 && strncasecmp(p, "content-type:", 13) == 0) {
+            const char *v = p + 13;
+
+            while (*v == ' ' || *v == '\t')
+                v++;
+            *len = (size_t)(eol - v) - (eol[-1] == '\r');
+            return v;
+        }
+        p = eol + 1;
+    }
+    return NULL;
+}
+
+/* Writes the status line, stored fields and ours; framing by the caller's
+ * length (-1: unknown). */
+/* The stored block, without Content-Type when a multipart one replaces it. */
+static void
+add_stored(struct evbuffer *out, const struct cache_obj *o, bool skip_ctype)
+{
+    const char *p = o->head, *end = o->head + o->head_len;
+
+    if (!skip_ctype) {
+        evbuffer_add(out, o->head, o->head_len);
+        return;
+    }
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t n = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+
+        if (!(n > 13 && strncasecmp(p, "content-type:", 13) == 0))
+            evbuffer_add(out, p, n);
+        p += n;
+    }
+}
+
+static void
+write_head(struct conn *c, const struct cache_obj *o, int status, int64_t len,
+           const char *extra)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct creq *q = c->cq;
+    char tail[HEAD_MAX];
+    int n;
+
+    q->send_chunked = len < 0 && c->req.version_minor >= 1 && !c->is_head && status != 304;
+    if (len < 0 && !q->send_chunked && !c->is_head)
+        c->keep_alive = false;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, h1_reason(status));
+    add_stored(out, o, extra != NULL && strncmp(extra, "Content-Type:", 13) == 0);
+    n = snprintf(tail, sizeof tail, "Age: %lld\r\nCache-Status: %s\r\nVia: 1.1 %s\r\n%s",
+                 (long long)cache_meta_age_s(&o->meta, clock_wall_ms()), q->status,
+                 c->wc->conf->node_id, extra ? extra : "");
+    evbuffer_add(out, tail, (size_t)n);
+    if (status == 304)
+        ;
+    else if (len >= 0)
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)len);
+    else if (q->send_chunked)
+        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+    if (!c->keep_alive || c->w->draining)
+        evbuffer_add(out, "Connection: close\r\n\r\n", 21);
+    else if (c->req.version_minor == 0)
+        evbuffer_add(out, "Connection: keep-alive\r\n\r\n", 26);
+    else
+        evbuffer_add(out, "\r\n", 2);
+}
+
+static void
+start_part(struct conn *c)
+{
+    struct creq *q = c->cq;
+    const struct cache_range *r = &q->ranges[q->range_i];
+    size_t ctl = 0;
+    const char *ct = content_type(q->obj, &ctl);
+    char buf[512];
+    int n;
+
+    n = cache_range_part_head(buf, sizeof buf, q->boundary, ct, ctl, r,
+                              cache_obj_body_len(q->obj));
+    if (n > 0)
+        evbuffer_add(bufferevent_get_output(c->bev), buf, (size_t)n);
+    (void)cache_obj_cursor_seek(&q->cur, q->obj, r->start);
+    q->send_end = r->end + 1;
+}
+
+static bool
+send_ranges(struct conn *c, const struct cache_obj *o, uint64_t len)
+{
+    struct creq *q = c->cq;
+    struct cache_validators v;
+    char extra[256];
+    enum cache_range_result rr;
+
+    validators(o, &v);
+    rr = cache_range_eval(q->ranges, &q->n_ranges, c->req.method, c->req.fields,
+                          c->req.n_fields, &v, len, clock_wall_ms());
+    if (rr == CACHE_RANGE_NONE)
+        return false;
+    if (rr == CACHE_RANGE_UNSATISFIABLE) {
+        char cr[96];
+
+        cache_range_content_range(cr, sizeof cr, NULL, len);
+        snprintf(extra, sizeof extra, "Content-Range: %s\r\n", cr);
+        c->status = 416;
+        write_head(c, o, 416, 0, extra);
+        q->send_end = 0;
+        return true;
+    }
+    c->status = 206;
+    q->range_i = 0;
+    if (q->n_ranges == 1) {
+        char cr[96];
+
+        cache_range_content_range(cr, sizeof cr, &q->ranges[0], len);
+        snprintf(extra, sizeof extra, "Content-Range: %s\r\n", cr);
+        write_head(c, o, 206, (int64_t)(q->ranges[0].end - q->ranges[0].start + 1), extra);
+        (void)cache_obj_cursor_seek(&q->cur, o, q->ranges[0].start);
+        q->send_end = q->ranges[0].end + 1;
+        q->n_ranges = 0; /* no part framing */
+        return true;
+    }
+    {
+        size_t ctl = 0;
+        const char *ct = content_type(o, &ctl);
+        uint64_t total;
+
+        cache_range_boundary(q->boundary, q->key.hash ^ (uint64_t)clock_mono_us());
+        total = cache_range_multipart_len(q->ranges, q->n_ranges, q->boundary, ctl,
+                                          ct != NULL, len);
+        /* The stored Content-Type is replaced by the multipart one. */
+        snprintf(extra, sizeof extra, "Content-Type: multipart/byteranges; boundary=%s\r\n",
+                 q->boundary);
+        write_head(c, o, 206, (int64_t)total, extra);
+        start_part(c);
+    }
+    return true;
+}
+
+void
+cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
+{
+    struct creq *q = c->cq;
+    struct cache_validators v;
+    enum cache_obj_state st = cache_obj_state(o);
+    int64_t len = st == CACHE_OBJ_COMPLETE ? (int64_t)cache_obj_body_len(o)
+                  : o->expected_len != CACHE_LEN_UNKNOWN ? (int64_t)o->expected_len : -1;
+
+    if (status != q->status)
+        snprintf(q->status, sizeof q->status, "%s", status);
+    c->cache_status = q->status;
+    if (q->obj != o) {
+        if (q->obj != NULL)
+            cache_obj_unref(&q->obj);
+        q->obj = cache_obj_ref(o);
+    }
+    q->mode = CQ_SEND;
+    if (c->state != CS_PROXY)
+        c->state = CS_CACHE;
+    cache_obj_cursor_init(&q->cur, o);
+    q->send_end = len >= 0 ? (uint64_t)len : CACHE_LEN_UNKNOWN;
+    q->n_ranges = 0;
+    validators(o, &v);
+    switch (cache_cond_eval(c->req.method, c->req.fields, c->req.n_fields, &v,
+                            clock_wall_ms())) {
+    case CACHE_COND_NOT_MODIFIED:
+        c->status = 304;
+        write_head(c, o, 304, 0, NULL);
+        q->send_end = 0;
+        break;
+    case CACHE_COND_PRECONDITION_FAILED:
+        c->status = 412;
+        write_head(c, o, 412, 0, NULL);
+        q->send_end = 0;
+        break;
+    case CACHE_COND_PROCEED:
+        c->status = o->meta.status;
+        if (st == CACHE_OBJ_COMPLETE && send_ranges(c, o, (uint64_t)len))
+            break;
+        write_head(c, o, o->meta.status, len, NULL);
+        break;
+    }
+    if (c->is_head)
+        q->send_end = 0;
+    /* The request's slices are no longer needed. */
+    evbuffer_drain(bufferevent_get_input(c->bev), q->head_len);
+    q->head_len = 0;
+    q->send_started = true;
+    /* Inside the upstream exchange, pump from the loop: finishing the
+     * response now would end the exchange under the proxy's feet. */
+    if (c->state == CS_PROXY)
+        event_active(q->wake, EV_READ, 0);
+    else
+        cache_send_pump(c);
+}
+
+/* Ends one part or the whole body; false when the response is complete. */
+static bool
+next_part(struct conn *c)
+{
+    struct creq *q = c->cq;
+    char buf[128];
+    int n;
+
+    if (q->n_ranges == 0)
+        return false;
+    if (++q->range_i < q->n_ranges) {
+        start_part(c);
+        return true;
+    }
+    n = cache_range_multipart_tail(buf, sizeof buf, q->boundary);
+    if (n > 0)
+        evbuffer_add(bufferevent_get_output(c->bev), buf, (size_t)n);
+    q->n_ranges = 0;
+    return false;
+}
+
+static void
+add_run(struct conn *c, const char *p, size_t n, struct cache_chunk *ch)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct creq *q = c->cq;
+
+    if (q->send_chunked)
+        evbuffer_add_printf(out, "%zx\r\n", n);
+    cache_chunk_ref(ch);
+    evbuffer_add_reference(out, p, n, on_ref_done, ch);
+    if (q->send_chunked)
+        evbuffer_add(out, "\r\n", 2);
+    c->bytes_out += n;
+}
+
+void
+cache_send_pump(struct conn *c)
+{
+    struct creq *q = c->cq;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    while (q->mode == CQ_SEND && evbuffer_get_length(out) < EDGE_OUT_HIGH) {
+        uint64_t want = q->send_end - q->cur.pos;
+        enum cache_obj_state st;
+        struct cache_chunk *ch;
+        const char *p;
+        size_t n;
+
+        if (q->send_end != CACHE_LEN_UNKNOWN && want == 0) {
+            if (next_part(c))
+                continue;
+            if (q->send_chunked)
+                evbuffer_add(out, "0\r\n\r\n", 5);
+            q->mode = CQ_NONE;
+            conn_response_done(c, true);
+            return;
+        }
+        st = cache_obj_state(q->obj);
+        n = cache_obj_read(&q->cur, q->obj, &p, &ch, want > SIZE_MAX ? SIZE_MAX : (size_t)want);
+        if (n > 0) {
+            add_run(c, p, n, ch);
+            continue;
+        }
+        if (st == CACHE_OBJ_BUSY)
+            return; /* the leader's notify wakes us */
+        if (st == CACHE_OBJ_FAILED || q->send_end != CACHE_LEN_UNKNOWN) {
+            conn_abort(c); /* the object ended short: cut, never pad */
+            return;
+        }
+        q->send_end = cache_obj_body_len(q->obj);
+    }
+}
