@@ -339,6 +339,30 @@ etag_of(const struct h1_response *rsp, char *buf, size_t cap)
     return buf;
 }
 
+/*
+ * Drops the targeted fields (RFC 9213: CDN-Cache-Control, the node's own,
+ * Surrogate-Control) from a header block in place: they steer this node,
+ * not the clients. Returns the new length.
+ */
+static size_t
+strip_targeted(char *head, size_t len, const struct cache_site_policy *sp)
+{
+    size_t r = 0, w = 0;
+
+    while (r < len) {
+        char *eol = memchr(head + r, '\n', len - r);
+        size_t n = eol ? (size_t)(eol - (head + r)) + 1 : len - r;
+        char *colon = memchr(head + r, ':', n);
+
+        if (colon == NULL || !cache_cc_is_targeted(head + r, (size_t)(colon - (head + r)), sp)) {
+            memmove(head + w, head + r, n);
+            w += n;
+        }
+        r += n;
+    }
+    return w;
+}
+
 /* Builds the object for a storable response; NULL when it cannot be. */
 static struct cache_obj *
 make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc *cc,
@@ -363,10 +387,13 @@ make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc
             return NULL;
     }
     head = xmalloc(cap);
-    if (cache_head_build(head, cap, &hl, rsp->fields, rsp->n_fields, cc) == 0)
+    if (cache_head_build(head, cap, &hl, rsp->fields, rsp->n_fields, cc) == 0) {
+        if (c->wc->conf->cache.strip_targeted)
+            hl = strip_targeted(head, hl, &q->sp);
         o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, q->varybuf, (size_t)kl,
                           nl > 0 ? names : NULL, etag_of(rsp, etag, sizeof etag),
                           head, hl, m, expected);
+    }
     free(head);
     return o;
 }
@@ -436,9 +463,10 @@ refreshed(struct conn *c, const struct cache_obj *old, const struct h1_response 
     struct cache_obj_cursor cur;
     int ns;
 
-    ns = cache_head_split(old->head, old->head_len, stored, 256);
-    if (ns >= 0 && cache_head_update(head, cap, &hl, old->head, old->head_len,
-                                     rsp->fields, rsp->n_fields) == 0) {
+    if (cache_head_update(head, cap, &hl, old->head, old->head_len,
+                          rsp->fields, rsp->n_fields) == 0 &&
+        (ns = cache_head_split(head, hl, stored, 256)) >= 0) {
+        /* Freshness comes from the updated block (new Date, directives). */
         cache_meta_refresh(&m, stored, (uint32_t)ns, rsp->fields, rsp->n_fields,
                            &q->sp, q->request_ms, clock_wall_ms());
         o = cache_obj_new(old->hash, old->key, old->key_len, old->vary_key,
@@ -624,8 +652,9 @@ drop_url(struct conn *c, const char *v, size_t len)
     struct cache_key k = { .buf = buf, .cap = sizeof buf };
     int rc;
 
-    if (len > 0 && v[0] == '/')
-        rc = cache_key_build(&k, CACHE_SCHEME_HTTP, c->host, strlen(c->host), v, len, &q->rules);
+    if (len > 0 && v[0] == '/')   /* relative: the request's authority */
+        rc = cache_key_build(&k, CACHE_SCHEME_HTTP, q->key.buf + 7, q->key.path_off - 7,
+                             v, len, &q->rules);
     else
         rc = cache_key_build_url(&k, v, len, &q->rules);
     /* Only the same host: a response must not purge another site's URLs. */

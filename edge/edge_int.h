@@ -297,7 +297,8 @@ bool fwd_is_loop(const struct h1_request *r, const char *node_id);
  * caller: chunked (re-chunked body) and keep_alive. */
 int fwd_response_head(struct evbuffer *out, const struct h1_response *rsp,
                       int client_minor, const char *node_id, const char *date,
-                      bool keep_alive, bool chunked, const char *cache_status);
+                      bool keep_alive, bool chunked, const char *cache_status,
+                      const char *targeted);
 
 /* ---- access_log.c: one file shared by all workers, each with a buffer ---- */
 /* Always returns an object; path NULL means logging is off. */

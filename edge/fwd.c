@@ -209,7 +209,8 @@ fwd_request_head(struct evbuffer *out, const struct h1_request *r,
 int
 fwd_response_head(struct evbuffer *out, const struct h1_response *rsp,
                   int client_minor, const char *node_id, const char *date,
-                  bool keep_alive, bool chunked, const char *cache_status)
+                  bool keep_alive, bool chunked, const char *cache_status,
+                  const char *targeted)
 {
     struct tok conn_toks[MAX_CONN_TOKENS];
     size_t n_toks = connection_tokens(rsp->fields, rsp->n_fields, conn_toks);
@@ -228,6 +229,10 @@ fwd_response_head(struct evbuffer *out, const struct h1_response *rsp,
             named_by_connection(fl, conn_toks, n_toks))
             continue;
         if (chunked && name_is(fl, "content-length"))
+            continue;
+        /* RFC 9213 fields steer caches, not clients. */
+        if (targeted != NULL && (name_is(fl, "cdn-cache-control") ||
+                                 name_is(fl, "surrogate-control") || name_is(fl, targeted)))
             continue;
         has_date = has_date || name_is(fl, "date");
         add_field(out, fl);

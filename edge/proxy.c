@@ -334,7 +334,8 @@ take_response_head(struct proxy *px, const char *p, size_t head_len)
     c->status = px->rsp.status;
     fwd_response_head(bufferevent_get_output(c->bev), &px->rsp, c->req.version_minor,
                       px->conf->node_id, worker_date(c->w), ka, px->rsp_chunk_out,
-                      c->cache_status);
+                      c->cache_status,
+                      px->conf->cache.strip_targeted ? px->conf->cache.targeted_field : NULL);
     px->head_sent = true;
     return 0;
 }
