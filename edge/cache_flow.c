@@ -24,6 +24,9 @@
 #include "common/stats.h"
 #include "edge/edge_int.h"
 
+/* Followers are woken per this many new body bytes. */
+#define NOTIFY_STEP (128 * 1024)
+
 /* Marks a hit-for-pass record: a key whose response was not cacheable. */
 #define META_HIT_FOR_PASS 0x1000u
 
@@ -430,6 +433,7 @@ decide_store(struct conn *c, const struct h1_response *rsp)
         return CQR_PASS;
     }
     q->fill = o;
+    q->notified = 0;
     leader_publish(c, CACHE_BUSY_OBJECT, o, 0);
     q->mode = CQ_SEND;
     cache_busy_wait(q->busy, &q->waiter);
@@ -548,6 +552,7 @@ cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
 {
     struct creq *q = c->cq;
     size_t left = n;
+    uint64_t body;
 
     while (left > 0) {
         struct evbuffer_iovec v;
@@ -560,10 +565,15 @@ cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
         evbuffer_drain(in, m);
         left -= m;
     }
-    if (cache_obj_body_len(q->fill) > c->wc->conf->cache.max_object &&
-        q->fill->expected_len == CACHE_LEN_UNKNOWN)
+    body = cache_obj_body_len(q->fill);
+    if (body > c->wc->conf->cache.max_object && q->fill->expected_len == CACHE_LEN_UNKNOWN)
         return false; /* too large for RAM: the store is abandoned */
-    cache_busy_notify(q->busy);
+    /* Waking every waiter for each small read costs a write per waiter:
+     * wake them per NOTIFY_STEP bytes (and at the end). */
+    if (body - q->notified >= NOTIFY_STEP || q->notified == 0) {
+        q->notified = body;
+        cache_busy_notify(q->busy);
+    }
     return true;
 }
 

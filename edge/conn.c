@@ -465,6 +465,9 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
     ASSERT(c->bev != NULL && c->timer != NULL);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_setwatermark(c->bev, EV_READ, 0, CLIENT_READ_HIGH);
+    /* libevent's 16 KiB default per write turns a big body into many
+     * syscalls; a write may take what the socket buffer takes. */
+    bufferevent_set_max_single_write(c->bev, EDGE_OUT_HIGH);
     bufferevent_setwatermark(c->bev, EV_WRITE, EDGE_OUT_LOW, 0);
     conn_set_timeouts(c, 0);
     TAILQ_INSERT_TAIL(&w->conns, c, link);

@@ -235,6 +235,7 @@ struct creq {
     char status[128];           /* Cache-Status entry of this response */
     struct cache_obj *obj;      /* object being sent, or stale candidate */
     struct cache_obj *fill;     /* leader: object being filled */
+    uint64_t notified;          /* fill length at the last wake-up */
     struct cache_busy_entry *busy;
     bool leader;
     struct cache_busy_waiter waiter;

@@ -125,6 +125,8 @@ connect_new(struct upstream_pool *p, const struct conf_addr *a)
         return NULL;
     }
     (void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* Read upstream bodies in large slices (libevent's default: 16 KiB). */
+    bufferevent_set_max_single_read(bev, EDGE_UP_READ_MAX);
     uc = xcalloc(1, sizeof *uc);
     uc->magic = UPCONN_MAGIC;
     uc->bev = bev;

@@ -219,7 +219,15 @@ worker_new(struct server *srv, unsigned id, const int *fds, size_t n_fds,
     w->srv = srv;
     pthread_mutex_init(&w->mu, NULL);
     TAILQ_INIT(&w->conns);
-    w->base = event_base_new();
+    {
+        /* The changelist folds the add/del pairs of one loop iteration
+         * into one epoll_ctl: output buffers empty and refill constantly. */
+        struct event_config *cfg = event_config_new();
+
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        w->base = event_base_new_with_config(cfg);
+        event_config_free(cfg);
+    }
     ASSERT(w->base != NULL);
     w->wc = wconf_new(conf);
     w->pool = upstream_pool_new(w->base);

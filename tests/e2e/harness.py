@@ -227,3 +227,53 @@ def read_responses(sock, n, timeout=5.0):
                     break
         out.append((status, headers, body))
     return out
+
+
+def multi_get(port, path, n, timeout=30.0):
+    """n concurrent GETs of path from one thread (selectors): returns a list
+    of (status_line, headers dict lowercased, body_length, sha1 hex). Bodies
+    are hashed as they arrive, never held: fast for many large bodies."""
+    import hashlib
+    import selectors
+    sel = selectors.DefaultSelector()
+    req = b"GET %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % path.encode()
+    states = []
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        s.sendall(req)
+        s.setblocking(False)
+        st = {"sock": s, "head": b"", "hdrs": None, "line": b"", "len": 0,
+              "h": hashlib.sha1(), "i": i}
+        states.append(st)
+        sel.register(s, selectors.EVENT_READ, st)
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    open_n = n
+    deadline = time.monotonic() + timeout
+    while open_n and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1.0):
+            st = key.data
+            k = st["sock"].recv_into(view)
+            if k == 0:
+                sel.unregister(st["sock"])
+                st["sock"].close()
+                open_n -= 1
+                continue
+            data = view[:k]
+            if st["hdrs"] is None:
+                st["head"] += bytes(data)
+                if b"\r\n\r\n" not in st["head"]:
+                    continue
+                head, _, rest = st["head"].partition(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                st["line"] = lines[0]
+                st["hdrs"] = dict((l.split(b":", 1)[0].strip().lower().decode(),
+                                   l.split(b":", 1)[1].strip().decode()) for l in lines[1:])
+                data = rest
+            st["h"].update(data)
+            st["len"] += len(data)
+    for st in states:
+        if st["sock"].fileno() >= 0:
+            st["sock"].close()
+    sel.close()
+    return [(st["line"], st["hdrs"] or {}, st["len"], st["h"].hexdigest()) for st in states]

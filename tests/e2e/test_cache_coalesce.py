@@ -1,0 +1,150 @@
+"""Request coalescing, failures and stale serving: one origin fetch per key,
+every waiter streams the body, nobody hangs, stale answers when allowed."""
+import hashlib
+import http.client
+import threading
+import time
+import urllib.parse
+
+from harness import Edge, multi_get
+
+
+def q(**params):
+    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+
+
+def get(port, path, headers=None, timeout=20):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request("GET", path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+
+def parallel(n, fn):
+    results = [None] * n
+    def run(i):
+        try:
+            results[i] = fn(i)
+        except Exception as ex:  # noqa: BLE001
+            results[i] = ex
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def test_200_concurrent_misses_one_origin_fetch(tmp_path):
+    e = Edge(str(tmp_path), workers=2)
+    size = 10 << 20
+    path = "/big.bin?" + q(size=size, cc="max-age=600", delay_ms=500)
+    try:
+        _, direct = get(e.origin.port, path)
+        want = hashlib.sha1(direct).hexdigest()
+        e_stats0 = e.origin_stats()["requests"]
+        results = multi_get(e.port, path, 200)
+        for line, _, n, digest in results:
+            assert line.startswith(b"HTTP/1.1 200") and n == size and digest == want
+        assert e.origin_stats()["requests"] - e_stats0 == 1
+        kinds = [r[1].get("cache-status", "") for r in results]
+        assert sum("stored" in k for k in kinds) == 1
+        assert sum("collapsed" in k for k in kinds) >= 100
+    finally:
+        assert e.stop() == 0
+
+
+def test_uncacheable_releases_waiters(tmp_path):
+    e = Edge(str(tmp_path))
+    path = "/nc?" + q(cc="no-store", delay_ms=300)
+    try:
+        results = parallel(10, lambda i: get(e.port, path))
+        assert all(not isinstance(r, Exception) and r[0].status == 200 for r in results)
+        # Each waiter fetched on its own (no shared no-store response).
+        assert e.origin_stats()["requests"] == 10
+        r, _ = get(e.port, path)
+        assert "hit-for-pass" in r.getheader("Cache-Status")
+    finally:
+        assert e.stop() == 0
+
+
+def test_failed_fetch_wakes_every_waiter(tmp_path):
+    e = Edge(str(tmp_path), extra="upstream: { read_timeout: 1s }\n")
+    path = "/hang?" + q(fail="hang", cc="max-age=60")
+    try:
+        t0 = time.monotonic()
+        results = parallel(20, lambda i: get(e.port, path))
+        assert time.monotonic() - t0 < 6
+        assert all(not isinstance(r, Exception) and r[0].status == 504 for r in results), results
+    finally:
+        assert e.stop() == 0
+
+
+def test_stale_if_error_when_origin_fails(tmp_path):
+    e = Edge(str(tmp_path))
+    path = "/sie?" + q(cc="max-age=1, stale-if-error=60")
+    try:
+        _, body = get(e.port, path)
+        time.sleep(2.1)
+        e.origin.stop()
+        r, body2 = get(e.port, path)
+        assert r.status == 200 and body2 == body
+        assert "stale-if-error" in r.getheader("Cache-Status")
+    finally:
+        e.proc.stop()
+
+
+def test_stale_if_error_on_5xx(tmp_path):
+    e = Edge(str(tmp_path))
+    try:
+        # Same cache key needs the same URL: the origin fails by header.
+        path = "/sie5?" + q(cc="max-age=1, stale-if-error=60")
+        _, body = get(e.port, path)
+        time.sleep(2.1)
+        # A no-cache request revalidates; the origin is healthy so 304.
+        r, _ = get(e.port, path, headers={"Cache-Control": "no-cache"})
+        assert "fwd-status=304" in r.getheader("Cache-Status")
+    finally:
+        assert e.stop() == 0
+
+
+def test_must_revalidate_gives_504_when_origin_down(tmp_path):
+    e = Edge(str(tmp_path))
+    path = "/mr?" + q(cc="max-age=1, must-revalidate, stale-if-error=60")
+    try:
+        get(e.port, path)
+        time.sleep(2.1)
+        e.origin.stop()
+        r, _ = get(e.port, path)
+        assert r.status == 504
+    finally:
+        e.proc.stop()
+
+
+def test_objects_over_max_object_pass_through(tmp_path):
+    e = Edge(str(tmp_path), extra="cache: { memory: 8MiB, max_object: 1MiB }\n")
+    path = "/large?" + q(size=2 << 20, cc="max-age=60")
+    try:
+        get(e.port, path)
+        r, body = get(e.port, path)
+        assert len(body) == 2 << 20
+        assert not r.getheader("Cache-Status").startswith("strata; hit")
+        assert e.origin_stats()["requests"] == 2
+    finally:
+        assert e.stop() == 0
+
+
+def test_ram_budget_evicts(tmp_path):
+    e = Edge(str(tmp_path), extra="cache: { memory: 2MiB, max_object: 256KiB }\n")
+    try:
+        for i in range(40):
+            get(e.port, "/ev%d?%s" % (i, q(size=200000, cc="max-age=600")))
+        r, _ = get(e.port, "/ev0?" + q(size=200000, cc="max-age=600"))
+        # 8 MB of objects through a 2 MiB budget: the first one is gone.
+        assert not r.getheader("Cache-Status").startswith("strata; hit")
+        r, _ = get(e.port, "/ev39?" + q(size=200000, cc="max-age=600"))
+        assert r.getheader("Cache-Status").startswith("strata; hit")
+    finally:
+        assert e.stop() == 0
