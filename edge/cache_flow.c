@@ -32,8 +32,8 @@
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
 
-static struct creq *
-creq_get(struct conn *c)
+struct creq *
+cache_flow_creq(struct conn *c)
 {
     if (c->cq == NULL) {
         c->cq = xcalloc(1, sizeof *c->cq);
@@ -126,9 +126,12 @@ static void
 fetch(struct conn *c)
 {
     struct creq *q = c->cq;
-    bool leader;
+    bool leader = true;
 
-    q->busy = cache_busy_join(c->w->srv->busy, q->key.hash, q->key.buf, q->key.len, &leader);
+    if (!q->prejoined)
+        q->busy = cache_busy_join(c->w->srv->busy, q->key.hash, q->key.buf, q->key.len,
+                                  &leader);
+    q->prejoined = false;
     q->leader = leader;
     if (leader) {
         q->mode = CQ_FETCH;
@@ -153,9 +156,11 @@ serve_found(struct conn *c, struct cache_obj *o)
     enum cache_serve d = cache_serve_decide(&o->meta, &q->rcc, now);
 
     switch (d) {
+    case CACHE_SERVE_STALE_REVALIDATE:
+        revalidate_spawn(c, o);
+        /* fall through */
     case CACHE_SERVE_FRESH:
     case CACHE_SERVE_STALE_OK:
-    case CACHE_SERVE_STALE_REVALIDATE:
         stat_inc(ST_CACHE_HIT);
         snprintf(q->status, sizeof q->status, "strata; hit; ttl=%lld",
                  (long long)cache_meta_ttl_s(&o->meta, now));
@@ -182,7 +187,7 @@ serve_found(struct conn *c, struct cache_obj *o)
 void
 cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
 {
-    struct creq *q = creq_get(c);
+    struct creq *q = cache_flow_creq(c);
     bool key_seen = false;
     struct cache_obj *o;
     int rc;
@@ -193,6 +198,8 @@ cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
     q->status[0] = '\0';
     site_policy(q, c->wc->conf, site);
     cache_cc_parse_request(&q->rcc, c->req.fields, c->req.n_fields, &q->sp);
+    if (q->revalidate)
+        q->rcc.flags |= CACHE_CC_NO_CACHE;
     q->no_store = (q->rcc.flags & CACHE_CC_NO_STORE) != 0;
     rc = build_key(c, q);
     if (rc == -EINVAL) {
@@ -638,6 +645,8 @@ cache_flow_end(struct conn *c)
     if (q->obj != NULL)
         cache_obj_unref(&q->obj);
     q->mode = CQ_NONE;
+    q->prejoined = false;
+    q->revalidate = false;
 }
 
 void
@@ -696,7 +705,7 @@ cache_flow_invalidate(struct conn *c, const struct h1_response *rsp)
 int
 cache_flow_note_target(struct conn *c, const struct conf_site *site)
 {
-    struct creq *q = creq_get(c);
+    struct creq *q = cache_flow_creq(c);
 
     q->mode = CQ_NONE;
     q->site = site;

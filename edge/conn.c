@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -74,6 +75,10 @@ conn_abort(struct conn *c)
 static void
 start_linger(struct conn *c)
 {
+    if (c->internal) { /* no socket to shut: the pair peer discards */
+        conn_free(c);
+        return;
+    }
     c->state = CS_LINGER;
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_disable(c->bev, EV_WRITE);
@@ -447,20 +452,18 @@ peer_text(char *out, size_t n, const struct sockaddr *sa)
         snprintf(out, n, "-");
 }
 
-void
-conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
+/* A connection on bev (socket or internal pair), registered with w. */
+static struct conn *
+conn_new(struct worker *w, struct bufferevent *bev, const char *peer)
 {
     struct conn *c = xcalloc(1, sizeof *c);
     const struct conf *conf = w->wc->conf;
-    int one = 1;
 
-    (void)salen;
     c->magic = CONN_MAGIC;
     c->w = w;
     c->id = ++w->next_conn_id;
-    peer_text(c->peer, sizeof c->peer, sa);
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->bev = bev;
     c->timer = evtimer_new(w->base, on_timer, c);
     ASSERT(c->bev != NULL && c->timer != NULL);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
@@ -479,4 +482,29 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
      * until then the connection is idle. */
     arm_timer(c, conf->limits.header_timeout_ms);
     bufferevent_enable(c->bev, EV_READ);
+    return c;
+}
+
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
+{
+    struct bufferevent *bev;
+    char peer[64];
+    int one = 1;
+
+    (void)salen;
+    peer_text(peer, sizeof peer, sa);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    ASSERT(bev != NULL);
+    conn_new(w, bev, peer);
+}
+
+struct conn *
+conn_internal(struct worker *w, struct bufferevent *bev)
+{
+    struct conn *c = conn_new(w, bev, "internal");
+
+    c->internal = true;
+    return c;
 }

@@ -159,6 +159,7 @@ struct conn {
     bool head_started;   /* at least one byte of the current head */
     bool peer_eof;       /* client shut its write side */
     bool is_head;        /* current request is HEAD: no body in responses */
+    bool internal;       /* a request the node makes itself (revalidation) */
     bool done_pending;   /* response sent; waiting for the cache fill */
     bool done_keep;
     struct wconf *wc;    /* config of the current request */
@@ -184,6 +185,8 @@ struct conn {
 };
 
 void conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen);
+/* A connection fed by the node itself through one end of a pair. */
+struct conn *conn_internal(struct worker *w, struct bufferevent *bev);
 /* The current response is complete: log it, then next request or close. */
 void conn_response_done(struct conn *c, bool can_keep_alive);
 /* Abandons the connection at once (framing no longer trustworthy). */
@@ -238,6 +241,8 @@ struct creq {
     uint64_t notified;          /* fill length at the last wake-up */
     struct cache_busy_entry *busy;
     bool leader;
+    bool prejoined;             /* busy entry taken before the request came */
+    bool revalidate;            /* validate whatever the freshness */
     struct cache_busy_waiter waiter;
     struct event *wake;
     int64_t request_ms;
@@ -251,6 +256,8 @@ struct creq {
     char boundary[CACHE_BOUNDARY_LEN + 1];
 };
 
+/* The connection's cache state, allocated on first use. */
+struct creq *cache_flow_creq(struct conn *c);
 /* Takes the request into the cache flow (GET/HEAD, caching on). */
 void cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len);
 /* Unsafe method answered with success: drop the stored target (and the
@@ -269,6 +276,9 @@ int cache_flow_note_target(struct conn *c, const struct conf_site *site);
 /* The request ends: releases objects, waiters, busy entries. */
 void cache_flow_end(struct conn *c);
 void cache_flow_free(struct conn *c);
+
+/* revalidate.c: stale-while-revalidate in the background, once per key. */
+void revalidate_spawn(struct conn *c, const struct cache_obj *o);
 
 /* cache_send.c: answers with obj (head + body references); kind goes into
  * Cache-Status. Drains the request head. */

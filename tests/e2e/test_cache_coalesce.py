@@ -148,3 +148,29 @@ def test_ram_budget_evicts(tmp_path):
         assert r.getheader("Cache-Status").startswith("strata; hit")
     finally:
         assert e.stop() == 0
+
+
+def test_stale_while_revalidate_in_background(tmp_path):
+    e = Edge(str(tmp_path))
+    path = "/swr?" + q(cc="max-age=2, stale-while-revalidate=60", delay_ms=200)
+    try:
+        get(e.port, path)
+        time.sleep(2.3)
+        t0 = time.monotonic()
+        r, body = get(e.port, path)
+        assert time.monotonic() - t0 < 0.25, "stale answer waited for the origin"
+        assert r.getheader("Cache-Status").startswith("strata; hit; ttl=-")
+        assert len(body) == 1024
+        # Several stale hits while the revalidation runs: one revalidation.
+        for _ in range(5):
+            get(e.port, path)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and e.origin_stats()["not_modified"] < 1:
+            time.sleep(0.05)
+        assert e.origin_stats()["not_modified"] == 1
+        assert e.origin_stats()["requests"] == 2
+        r, _ = get(e.port, path)
+        ttl = int(r.getheader("Cache-Status").split("ttl=")[1].split(";")[0])
+        assert r.getheader("Cache-Status").startswith("strata; hit") and ttl >= 0
+    finally:
+        assert e.stop() == 0
