@@ -57,6 +57,8 @@ conn_free(struct conn *c)
         worker_conf_release(c->w, c->wc);
     event_free(c->timer);
     bufferevent_free(c->bev);
+    if (c->pair_peer != NULL)
+        bufferevent_free(c->pair_peer);
     worker_conn_gone(c->w, c);
     stat_dec(ST_CONN_LIVE);
     free(c->fields);

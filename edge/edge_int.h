@@ -160,6 +160,7 @@ struct conn {
     bool peer_eof;       /* client shut its write side */
     bool is_head;        /* current request is HEAD: no body in responses */
     bool internal;       /* a request the node makes itself (revalidation) */
+    struct bufferevent *pair_peer; /* internal: the node's end of the pair */
     bool done_pending;   /* response sent; waiting for the cache fill */
     bool done_keep;
     struct wconf *wc;    /* config of the current request */

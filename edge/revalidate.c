@@ -25,14 +25,6 @@ on_peer_read(struct bufferevent *bev, void *arg)
     evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
 }
 
-static void
-on_peer_event(struct bufferevent *bev, short what, void *arg)
-{
-    (void)what;
-    (void)arg;
-    bufferevent_free(bev);
-}
-
 /* True when name[0..len) is one of the comma-separated names. */
 static bool
 in_names(const char *names, const char *name, size_t len)
@@ -103,7 +95,8 @@ revalidate_spawn(struct conn *c, const struct cache_obj *o)
     iq->leader = true;
     iq->prejoined = true;
     iq->revalidate = true;
-    bufferevent_setcb(pair[0], on_peer_read, NULL, on_peer_event, NULL);
+    ic->pair_peer = pair[0]; /* freed with the internal connection */
+    bufferevent_setcb(pair[0], on_peer_read, NULL, NULL, NULL);
     bufferevent_enable(pair[0], EV_READ);
     write_request(bufferevent_get_output(pair[0]), c, o);
 }
