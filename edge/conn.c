@@ -49,6 +49,7 @@ static void
 conn_free(struct conn *c)
 {
     CHECK_OBJ(c, CONN_MAGIC);
+    conn_flush_forget(c);
     if (c->px != NULL)
         proxy_end(c);
     proxy_destroy(&c->px_spare);
@@ -359,11 +360,11 @@ on_read(struct bufferevent *bev, void *arg)
     }
 }
 
-static void
-on_write(struct bufferevent *bev, void *arg)
+/* Output dropped to the low mark (or empty): what the state does next. */
+void
+conn_on_drained(struct conn *c)
 {
-    struct conn *c = arg;
-    size_t out = evbuffer_get_length(bufferevent_get_output(bev));
+    size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
 
     switch (c->state) {
     case CS_PROXY:
@@ -384,6 +385,17 @@ on_write(struct bufferevent *bev, void *arg)
     default:
         break;
     }
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+
+    /* Empty again: back to direct writes (see conn_flush.c). */
+    if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
+    conn_on_drained(c);
 }
 
 static void
@@ -499,7 +511,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     ASSERT(bev != NULL);
-    conn_new(w, bev, peer);
+    conn_flush_direct(conn_new(w, bev, peer));
 }
 
 struct conn *

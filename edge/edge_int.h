@@ -85,6 +85,8 @@ struct worker {
     bool draining;
     unsigned n_conns;
     TAILQ_HEAD(, conn) conns;
+    TAILQ_HEAD(, conn) dirty; /* connections with output to write */
+    struct event *ev_flush;
     struct upstream_pool *pool;
     struct event *ev_alog_flush;
     char *alog;            /* access log lines not yet written */
@@ -160,6 +162,9 @@ struct conn {
     bool peer_eof;       /* client shut its write side */
     bool is_head;        /* current request is HEAD: no body in responses */
     bool internal;       /* a request the node makes itself (revalidation) */
+    bool direct;         /* output written by conn_flush, not libevent */
+    bool dirty;          /* queued on the worker's flush list */
+    TAILQ_ENTRY(conn) dirty_link;
     struct bufferevent *pair_peer; /* internal: the node's end of the pair */
     bool done_pending;   /* response sent; waiting for the cache fill */
     bool done_keep;
@@ -194,6 +199,17 @@ void conn_response_done(struct conn *c, bool can_keep_alive);
 void conn_abort(struct conn *c);
 /* Drain request from the worker: close if idle, else close after response. */
 void conn_drain(struct conn *c);
+/* What the connection's state does once its output has drained. */
+void conn_on_drained(struct conn *c);
+
+/* ---- conn_flush.c: direct writes, one per connection and loop pass ---- */
+/* Switches c to direct writes (sockets only). */
+void conn_flush_direct(struct conn *c);
+/* Drops c from the flush list (before it is freed). */
+void conn_flush_forget(struct conn *c);
+/* The worker's flush event: writes every queued connection's output. */
+void conn_flush_run(evutil_socket_t fd, short what, void *arg);
+
 /* Sends a complete synthetic response and finishes the request. */
 void conn_respond_error(struct conn *c, int status, bool close);
 /* Read deadline (0 = none) plus the configured send deadline. */

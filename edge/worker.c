@@ -219,6 +219,7 @@ worker_new(struct server *srv, unsigned id, const int *fds, size_t n_fds,
     w->srv = srv;
     pthread_mutex_init(&w->mu, NULL);
     TAILQ_INIT(&w->conns);
+    TAILQ_INIT(&w->dirty);
     {
         /* The changelist folds the add/del pairs of one loop iteration
          * into one epoll_ctl: output buffers empty and refill constantly. */
@@ -241,6 +242,7 @@ worker_new(struct server *srv, unsigned id, const int *fds, size_t n_fds,
         w->n_listeners++;
     }
     w->ev_ctl = event_new(w->base, -1, 0, on_ctl, w);
+    w->ev_flush = event_new(w->base, -1, 0, conn_flush_run, w);
     w->ev_alog_flush = event_new(w->base, -1, EV_PERSIST, on_alog_timer, w);
     event_add(w->ev_alog_flush, &sec);
     return w;
@@ -310,6 +312,7 @@ worker_join_free(struct worker **wp)
     if (w->ev_drain_deadline)
         event_free(w->ev_drain_deadline);
     event_free(w->ev_ctl);
+    event_free(w->ev_flush);
     event_free(w->ev_alog_flush);
     if (w->pending)
         conf_unref(&w->pending);

@@ -42,12 +42,15 @@ import re, sys
 out = """$out"""
 t0, t1, hz = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 def ms(s):
-    v, u = re.match(r"([\d.]+)(us|ms|s)", s).groups()
-    return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]
+    mm = re.match(r"([\d.]+)(us|ms|s|m)\b", s)
+    if mm is None:
+        sys.exit("cannot parse wrk latency %r in:\n%s" % (s, out))
+    v, u = mm.groups()
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[u]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 reqs = int(re.search(r"(\d+) requests in", out).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 cpu = (t1 - t0) * 1e6 / hz / max(reqs, 1)
 print("%.0f %.3f %.3f %d %.1f %s" % (rps, p50, p99, reqs, cpu, errs.group(1) if errs else 0))
