@@ -464,6 +464,19 @@ on_up_event(struct bufferevent *bev, short what, void *arg)
     retry_or_fail(px, 502);
 }
 
+/* Writes a pooled connection's output at once; true when all went out
+ * (libevent keeps a socket bufferevent's output start frozen). */
+static bool
+write_now(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+
+    evbuffer_unfreeze(out, 1);
+    (void)evbuffer_write(out, bufferevent_getfd(bev));
+    evbuffer_freeze(out, 1);
+    return evbuffer_get_length(out) == 0;
+}
+
 static void
 send_to_server(struct proxy *px)
 {
@@ -487,13 +500,21 @@ send_to_server(struct proxy *px)
     /* While connecting, the write deadline is the connect deadline. */
     bufferevent_set_timeouts(px->uc->bev, &rt, px->uc->reused ? &wt : &ct);
     out = bufferevent_get_output(px->uc->bev);
+    /* A pooled connection writes the head itself (write_now): with
+     * EV_WRITE enabled, queuing it would arm EPOLLOUT for nothing. */
+    if (px->uc->reused && px->req_done)
+        bufferevent_disable(px->uc->bev, EV_WRITE);
     if (px->retryable)
         evbuffer_add(out, evbuffer_pullup(px->head, -1), evbuffer_get_length(px->head));
     else
         evbuffer_add_buffer(out, px->head);
-    bufferevent_enable(px->uc->bev, EV_READ | EV_WRITE);
     px->st = UP_SENDING;
     memset(&px->rscan, 0, sizeof px->rscan);
+    if (px->uc->reused && px->req_done && write_now(px->uc->bev)) {
+        bufferevent_enable(px->uc->bev, EV_READ);
+        return; /* the whole head went out: no EPOLLOUT round trip */
+    }
+    bufferevent_enable(px->uc->bev, EV_READ | EV_WRITE);
     pump_request(px);
 }
 

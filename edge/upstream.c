@@ -178,6 +178,7 @@ upstream_conn_release(struct upstream_conn **ucp, bool reusable,
     bufferevent_setwatermark(uc->bev, EV_READ, 0, 0);
     bufferevent_setcb(uc->bev, on_idle_read, NULL, on_idle_event, uc);
     bufferevent_set_timeouts(uc->bev, &tv, NULL);
+    bufferevent_disable(uc->bev, EV_WRITE);
     bufferevent_enable(uc->bev, EV_READ);
     uc->idle_since_ms = clock_mono_ms();
     TAILQ_INSERT_TAIL(&s->idle, uc, link);

@@ -19,6 +19,7 @@ cat >"$work/strata.yaml" <<YAML
 workers: 1
 listen: ["127.0.0.1:$sport"]
 log: { level: warn }
+cache: { enabled: false }
 sites:
   - name: bench
     hosts: ["*"]
