@@ -248,3 +248,28 @@ def test_hit_for_pass_does_not_queue(edge):
     get(edge.port, path)
     r, _ = get(edge.port, path)
     assert "hit-for-pass" in status(r)
+
+
+def test_site_default_and_max_ttl(tmp_path):
+    e = Edge(str(tmp_path), site_extra="    cache: { default_ttl: 5s, max_ttl: 10s }\n")
+    try:
+        get(e.port, "/d")                       # no freshness given: default
+        r, _ = get(e.port, "/d")
+        assert status(r).startswith("strata; hit")
+        assert 3 <= int(status(r).split("ttl=")[1]) <= 5
+        get(e.port, "/m?" + q(cc="max-age=3600"))
+        r, _ = get(e.port, "/m?" + q(cc="max-age=3600"))
+        assert int(status(r).split("ttl=")[1]) <= 10
+    finally:
+        assert e.stop() == 0
+
+
+def test_cache_disabled_for_site(tmp_path):
+    e = Edge(str(tmp_path), site_extra="    cache: { enabled: false }\n")
+    try:
+        for _ in range(2):
+            r, _ = get(e.port, "/off?" + q(cc="max-age=60"))
+            assert r.getheader("Cache-Status") is None
+        assert e.origin_stats()["requests"] == 2
+    finally:
+        assert e.stop() == 0

@@ -186,3 +186,28 @@ def test_absolute_form_target(edge):
     e = json.loads(body)
     assert e["target"] == "/__echo?q=1"
     assert dict((k.lower(), v) for k, v in e["headers"])["host"] == "abs.example"
+
+
+def test_ipv6_listener(tmp_path):
+    import socket as so
+    from harness import free_port, start_origin, start_strata
+    o = start_origin()
+    port = free_port(so.AF_INET6)
+    yaml = ("workers: 2\nlisten: [\"[::1]:%d\"]\nsites:\n  - name: t\n    hosts: [\"*\"]\n"
+            "    origin: [\"127.0.0.1:%d\"]\n" % (port, o.port))
+    p = start_strata(yaml, None, str(tmp_path))
+    try:
+        from harness import wait_port
+        wait_port(port, host="::1", proc=p.p)
+        with so.create_connection(("::1", port), timeout=5) as s:
+            s.sendall(b"GET /six?size=6 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                data += b
+        assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\n" + data[-6:])
+    finally:
+        assert p.stop() == 0
+        o.stop()
