@@ -24,11 +24,6 @@
 #include "common/stats.h"
 #include "edge/edge_int.h"
 
-/* Followers are woken per this many new body bytes. */
-#define NOTIFY_STEP (128 * 1024)
-
-/* Marks a hit-for-pass record: a key whose response was not cacheable. */
-#define META_HIT_FOR_PASS 0x1000u
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
 
@@ -93,7 +88,7 @@ match_vary(const struct cache_obj *o, void *arg)
     struct creq *q = c->cq;
     int n;
 
-    if (o->meta.flags & META_HIT_FOR_PASS)
+    if (o->meta.flags & EDGE_META_HIT_FOR_PASS)
         return true;
     if (o->vary_names == NULL || o->vary_names[0] == '\0')
         return o->vary_key_len == 0;
@@ -103,11 +98,6 @@ match_vary(const struct cache_obj *o, void *arg)
            memcmp(q->varybuf, o->vary_key, (size_t)n) == 0;
 }
 
-static struct cache_ram *
-ram_of(struct conn *c)
-{
-    return c->w->srv->ram;
-}
 
 /* Proxies the request without the cache (bypass, pass, hit-for-pass). */
 static void
@@ -210,9 +200,9 @@ cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
         pass(c, "bypass");
         return;
     }
-    o = cache_ram_lookup(ram_of(c), q->key.hash, q->key.buf, q->key.len,
+    o = cache_ram_lookup(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len,
                          match_vary, c, &key_seen);
-    if (o != NULL && (o->meta.flags & META_HIT_FOR_PASS)) {
+    if (o != NULL && (o->meta.flags & EDGE_META_HIT_FOR_PASS)) {
         bool fresh = cache_meta_is_fresh(&o->meta, clock_wall_ms());
 
         cache_obj_unref(&o);
@@ -238,8 +228,8 @@ cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
     fetch(c);
 }
 
-static void
-release_busy(struct creq *q)
+void
+cache_flow_release_busy(struct creq *q)
 {
     if (q->busy == NULL)
         return;
@@ -249,8 +239,8 @@ release_busy(struct creq *q)
 }
 
 /* Leader: the outcome is known; later lookups go to the tiers. */
-static void
-leader_publish(struct conn *c, enum cache_busy_state st, struct cache_obj *o, int status)
+void
+cache_flow_publish(struct conn *c, enum cache_busy_state st, struct cache_obj *o, int status)
 {
     struct creq *q = c->cq;
 
@@ -275,7 +265,7 @@ follower_outcome(struct conn *c)
     case CACHE_BUSY_OBJECT:
         if (!match_vary(o, c)) {
             cache_obj_unref(&o);
-            release_busy(q);
+            cache_flow_release_busy(q);
             pass(c, "vary-miss");
             return;
         }
@@ -286,11 +276,11 @@ follower_outcome(struct conn *c)
         cache_obj_unref(&o);
         return;
     case CACHE_BUSY_PASS:
-        release_busy(q);
+        cache_flow_release_busy(q);
         pass(c, q->miss_kind);
         return;
     case CACHE_BUSY_FAILED:
-        release_busy(q);
+        cache_flow_release_busy(q);
         if (status == 0) { /* the leader went away: fetch ourselves */
             fetch(c);
             return;
@@ -313,145 +303,9 @@ on_wake(evutil_socket_t fd, short what, void *arg)
         cache_send_pump(c);
 }
 
-/* Hit-for-pass: later requests for the key skip the queue for a while. */
-static void
-mark_hit_for_pass(struct conn *c)
-{
-    struct creq *q = c->cq;
-    uint32_t ms = c->wc->conf->cache.hit_for_pass_ms;
-    struct cache_meta m = { 0 };
-    struct cache_obj *o;
-
-    if (ms == 0)
-        return;
-    m.response_ms = m.request_ms = clock_wall_ms();
-    m.date_s = m.response_ms / 1000;
-    m.lifetime_ms = ms;
-    m.swr_ms = m.sie_ms = -1;
-    m.last_modified_s = -1;
-    m.flags = META_HIT_FOR_PASS;
-    o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, NULL, 0, NULL, NULL,
-                      NULL, 0, &m, 0);
-    cache_obj_finish(o, CACHE_OBJ_COMPLETE);
-    (void)cache_ram_insert(ram_of(c), o);
-    cache_obj_unref(&o);
-}
-
-static const char *
-etag_of(const struct h1_response *rsp, char *buf, size_t cap)
-{
-    const struct h1_field *f = h1_field_find(rsp->fields, rsp->n_fields, "etag");
-
-    if (f == NULL || f->value_len == 0 || f->value_len >= cap)
-        return NULL;
-    memcpy(buf, f->value, f->value_len);
-    buf[f->value_len] = '\0';
-    return buf;
-}
-
-/*
- * Drops the targeted fields (RFC 9213: CDN-Cache-Control, the node's own,
- * Surrogate-Control) from a header block in place: they steer this node,
- * not the clients. Returns the new length.
- */
-static size_t
-strip_targeted(char *head, size_t len, const struct cache_site_policy *sp)
-{
-    size_t r = 0, w = 0;
-
-    while (r < len) {
-        char *eol = memchr(head + r, '\n', len - r);
-        size_t n = eol ? (size_t)(eol - (head + r)) + 1 : len - r;
-        char *colon = memchr(head + r, ':', n);
-
-        if (colon == NULL || !cache_cc_is_targeted(head + r, (size_t)(colon - (head + r)), sp)) {
-            memmove(head + w, head + r, n);
-            w += n;
-        }
-        r += n;
-    }
-    return w;
-}
-
-/* Builds the object for a storable response; NULL when it cannot be. */
-static struct cache_obj *
-make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc *cc,
-            const struct cache_meta *m)
-{
-    struct creq *q = c->cq;
-    char names[512], etag[256];
-    int nl, kl = 0;
-    size_t cap = cache_head_bound(0, rsp->fields, rsp->n_fields), hl = 0;
-    char *head;
-    struct cache_obj *o = NULL;
-    uint64_t expected = rsp->body == H1_BODY_LENGTH ? rsp->content_length
-                        : rsp->body == H1_BODY_NONE ? 0 : CACHE_LEN_UNKNOWN;
-
-    nl = cache_vary_names_build(names, sizeof names, rsp->fields, rsp->n_fields, 0);
-    if (nl < 0 || cache_vary_names_is_star(names, (size_t)nl))
-        return NULL;
-    if (nl > 0) {
-        kl = cache_vary_key_build(q->varybuf, sizeof q->varybuf, names, (size_t)nl,
-                                  c->req.fields, c->req.n_fields);
-        if (kl < 0)
-            return NULL;
-    }
-    head = xmalloc(cap);
-    if (cache_head_build(head, cap, &hl, rsp->fields, rsp->n_fields, cc) == 0) {
-        if (c->wc->conf->cache.strip_targeted)
-            hl = strip_targeted(head, hl, &q->sp);
-        o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, q->varybuf, (size_t)kl,
-                          nl > 0 ? names : NULL, etag_of(rsp, etag, sizeof etag),
-                          head, hl, m, expected);
-    }
-    free(head);
-    return o;
-}
-
-/* The leader's decision on a fresh (non-304) response head. */
-static enum cqr
-decide_store(struct conn *c, const struct h1_response *rsp)
-{
-    struct creq *q = c->cq;
-    const struct conf *conf = c->wc->conf;
-    struct cache_exchange x = {
-        .method = c->req.method, .req_fields = c->req.fields,
-        .n_req_fields = c->req.n_fields, .status = rsp->status,
-        .resp_fields = rsp->fields, .n_resp_fields = rsp->n_fields,
-        .request_ms = q->request_ms, .response_ms = clock_wall_ms(),
-    };
-    struct cache_cc cc;
-    struct cache_meta m;
-    enum cache_store v;
-    struct cache_obj *o = NULL;
-
-    cache_cc_parse_response(&cc, rsp->fields, rsp->n_fields, &q->sp);
-    v = cache_store_decide(&m, &x, &q->rcc, &cc, &q->sp);
-    if (v == CACHE_STORE_OK && !q->no_store &&
-        !(rsp->body == H1_BODY_LENGTH && rsp->content_length > conf->cache.max_object))
-        o = make_object(c, rsp, &cc, &m);
-    if (o == NULL) {
-        stat_inc(ST_CACHE_PASS);
-        leader_publish(c, CACHE_BUSY_PASS, NULL, 0);
-        release_busy(q);
-        if (v != CACHE_STORE_OK && v != CACHE_STORE_AUTHORIZATION && !q->no_store)
-            mark_hit_for_pass(c);
-        q->mode = CQ_PASS;
-        return CQR_PASS;
-    }
-    q->fill = o;
-    q->notified = 0;
-    leader_publish(c, CACHE_BUSY_OBJECT, o, 0);
-    q->mode = CQ_SEND;
-    cache_busy_wait(q->busy, &q->waiter);
-    snprintf(q->status, sizeof q->status, "strata; fwd=%s; stored", q->miss_kind);
-    cache_send_obj(c, o, q->status);
-    return CQR_STORE;
-}
-
 /* Drops the request head from the input once nothing needs its slices. */
-static void
-drain_head(struct conn *c)
+void
+cache_flow_drain_head(struct conn *c)
 {
     struct creq *q = c->cq;
 
@@ -459,172 +313,6 @@ drain_head(struct conn *c)
         evbuffer_drain(bufferevent_get_input(c->bev), q->head_len);
         q->head_len = 0;
     }
-}
-
-/* A copy of old with the head and meta refreshed by a 304 (§3.2). */
-static struct cache_obj *
-refreshed(struct conn *c, const struct cache_obj *old, const struct h1_response *rsp)
-{
-    struct creq *q = c->cq;
-    size_t cap = cache_head_bound(old->head_len, rsp->fields, rsp->n_fields), hl = 0;
-    char *head = xmalloc(cap);
-    struct h1_field *stored = xcalloc(256, sizeof *stored);
-    struct cache_meta m = old->meta;
-    struct cache_obj *o = NULL;
-    struct cache_obj_cursor cur;
-    int ns;
-
-    if (cache_head_update(head, cap, &hl, old->head, old->head_len,
-                          rsp->fields, rsp->n_fields) == 0 &&
-        (ns = cache_head_split(head, hl, stored, 256)) >= 0) {
-        /* Freshness comes from the updated block (new Date, directives). */
-        cache_meta_refresh(&m, stored, (uint32_t)ns, rsp->fields, rsp->n_fields,
-                           &q->sp, q->request_ms, clock_wall_ms());
-        o = cache_obj_new(old->hash, old->key, old->key_len, old->vary_key,
-                          old->vary_key_len, old->vary_names, old->etag, head, hl,
-                          &m, cache_obj_body_len(old));
-        /* Chunks belong to one object: the body is copied, once. */
-        cache_obj_cursor_init(&cur, old);
-        for (;;) {
-            const char *p;
-            struct cache_chunk *ch;
-            size_t n = cache_obj_read(&cur, old, &p, &ch, SIZE_MAX);
-
-            if (n == 0)
-                break;
-            cache_obj_append(o, p, n);
-        }
-        cache_obj_finish(o, CACHE_OBJ_COMPLETE);
-    }
-    free(stored);
-    free(head);
-    return o;
-}
-
-static enum cqr
-send_stale(struct conn *c, int status, const char *detail)
-{
-    struct creq *q = c->cq;
-    struct cache_obj *o = q->obj;
-    int64_t now = clock_wall_ms();
-
-    q->obj = NULL;
-    leader_publish(c, CACHE_BUSY_OBJECT, o, 0);
-    release_busy(q);
-    q->mode = CQ_SEND;
-    snprintf(q->status, sizeof q->status, "strata; fwd=stale; fwd-status=%d; ttl=%lld; detail=%s",
-             status, (long long)cache_meta_ttl_s(&o->meta, now), detail);
-    cache_send_obj(c, o, q->status);
-    cache_obj_unref(&o);
-    return CQR_SENT_FROM_CACHE;
-}
-
-enum cqr
-cache_flow_on_response(struct conn *c, const struct h1_response *rsp)
-{
-    struct creq *q = c->cq;
-    int64_t now = clock_wall_ms();
-    enum cqr r;
-
-    if (q == NULL || q->mode != CQ_FETCH) {
-        drain_head(c);
-        return CQR_PASS;
-    }
-    if (q->obj != NULL && rsp->status == 304) {
-        struct cache_obj *o = refreshed(c, q->obj, rsp);
-
-        if (o != NULL) {
-            stat_inc(ST_CACHE_REVALIDATED);
-            (void)cache_ram_insert(ram_of(c), o);
-            cache_obj_unref(&q->obj);
-            q->obj = o;
-            return send_stale(c, 304, "revalidated");
-        }
-    }
-    if (q->obj != NULL && rsp->status >= 500 &&
-        cache_serve_stale_on_error(&q->obj->meta, &q->rcc, now)) {
-        stat_inc(ST_CACHE_STALE_ERROR);
-        return send_stale(c, rsp->status, "stale-if-error");
-    }
-    if (q->obj != NULL && rsp->status != 304)
-        cache_obj_unref(&q->obj); /* replaced by what follows */
-    r = decide_store(c, rsp);
-    if (r == CQR_PASS)
-        drain_head(c);
-    return r;
-}
-
-bool
-cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
-{
-    struct creq *q = c->cq;
-    size_t left = n;
-    uint64_t body;
-
-    while (left > 0) {
-        struct evbuffer_iovec v;
-        size_t m;
-
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        m = v.iov_len < left ? v.iov_len : left;
-        cache_obj_append(q->fill, v.iov_base, m);
-        evbuffer_drain(in, m);
-        left -= m;
-    }
-    body = cache_obj_body_len(q->fill);
-    if (body > c->wc->conf->cache.max_object && q->fill->expected_len == CACHE_LEN_UNKNOWN)
-        return false; /* too large for RAM: the store is abandoned */
-    /* Waking every waiter for each small read costs a write per waiter:
-     * wake them per NOTIFY_STEP bytes (and at the end). */
-    if (body - q->notified >= NOTIFY_STEP || q->notified == 0) {
-        q->notified = body;
-        cache_busy_notify(q->busy);
-    }
-    return true;
-}
-
-void
-cache_flow_on_body_end(struct conn *c, bool complete)
-{
-    struct creq *q = c->cq;
-    struct cache_obj *o = q->fill;
-
-    if (o == NULL)
-        return;
-    q->fill = NULL;
-    cache_obj_finish(o, complete ? CACHE_OBJ_COMPLETE : CACHE_OBJ_FAILED);
-    if (complete) {
-        stat_inc(ST_CACHE_STORE);
-        if (cache_ram_insert(ram_of(c), o) != 0)
-            stat_inc(ST_CACHE_TOO_BIG);
-    }
-    if (q->busy != NULL) {
-        cache_busy_notify(q->busy);
-        if (q->leader)
-            cache_busy_unindex(c->w->srv->busy, q->busy);
-    }
-    cache_obj_unref(&o);
-}
-
-bool
-cache_flow_on_fail(struct conn *c, int *status)
-{
-    struct creq *q = c->cq;
-
-    if (q == NULL || q->mode != CQ_FETCH)
-        return false;
-    if (q->obj != NULL) {
-        if (cache_serve_stale_on_error(&q->obj->meta, &q->rcc, clock_wall_ms())) {
-            stat_inc(ST_CACHE_STALE_ERROR);
-            send_stale(c, *status, "stale-if-error");
-            return true;
-        }
-        *status = 504; /* must not serve stale (RFC 9111 §4.2.4) */
-    }
-    leader_publish(c, CACHE_BUSY_FAILED, NULL, *status);
-    release_busy(q);
-    return false;
 }
 
 void
@@ -639,9 +327,9 @@ cache_flow_end(struct conn *c)
         cache_flow_on_body_end(c, false);
     if (q->busy != NULL && q->leader &&
         cache_busy_state(q->busy, NULL, NULL) == CACHE_BUSY_FETCHING)
-        leader_publish(c, CACHE_BUSY_FAILED, NULL, 0); /* followers fetch */
-    release_busy(q);
-    drain_head(c);
+        cache_flow_publish(c, CACHE_BUSY_FAILED, NULL, 0); /* followers fetch */
+    cache_flow_release_busy(q);
+    cache_flow_drain_head(c);
     if (q->obj != NULL)
         cache_obj_unref(&q->obj);
     q->mode = CQ_NONE;
@@ -680,7 +368,7 @@ drop_url(struct conn *c, const char *v, size_t len)
     if (rc < 0 || k.path_off != q->key.path_off ||
         memcmp(k.buf, q->key.buf, k.path_off) != 0)
         return;
-    cache_ram_remove_key(ram_of(c), k.hash, k.buf, k.len);
+    cache_ram_remove_key(c->w->srv->ram, k.hash, k.buf, k.len);
 }
 
 void
@@ -691,7 +379,7 @@ cache_flow_invalidate(struct conn *c, const struct h1_response *rsp)
 
     if (q == NULL || q->key.len == 0 || rsp->status < 200 || rsp->status >= 400)
         return;
-    cache_ram_remove_key(ram_of(c), q->key.hash, q->key.buf, q->key.len);
+    cache_ram_remove_key(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len);
     for (size_t i = 0; i < ARRAY_LEN(names); i++) {
         const struct h1_field *f = h1_field_find(rsp->fields, rsp->n_fields, names[i]);
 

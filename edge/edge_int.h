@@ -273,6 +273,15 @@ struct creq {
     char boundary[CACHE_BOUNDARY_LEN + 1];
 };
 
+/* A RAM-tier record of a key whose response was not cacheable. */
+#define EDGE_META_HIT_FOR_PASS 0x1000u
+
+/* Shared by cache_flow.c and cache_store.c. */
+void cache_flow_release_busy(struct creq *q);
+void cache_flow_publish(struct conn *c, enum cache_busy_state st, struct cache_obj *o,
+                        int status);
+void cache_flow_drain_head(struct conn *c);
+
 /* The connection's cache state, allocated on first use. */
 struct creq *cache_flow_creq(struct conn *c);
 /* Takes the request into the cache flow (GET/HEAD, caching on). */

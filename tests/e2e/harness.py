@@ -277,3 +277,41 @@ def multi_get(port, path, n, timeout=30.0):
             st["sock"].close()
     sel.close()
     return [(st["line"], st["hdrs"] or {}, st["len"], st["h"].hexdigest()) for st in states]
+
+
+class RawOrigin:
+    """An origin that answers every request with the same raw bytes, for
+    responses strata-origin cannot make (malformed, or a fixed 503 on the
+    address a real origin had). port 0: any free port."""
+
+    def __init__(self, reply, port=0):
+        import threading
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.reply = reply
+        self.stop_flag = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop_flag:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(2)
+                try:
+                    c.recv(65536)
+                    c.sendall(self.reply)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop_flag = True
+        self.t.join(timeout=2)
+        self.sock.close()

@@ -6,7 +6,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import Edge, multi_get
+from harness import Edge, RawOrigin, multi_get
 
 
 def q(**params):
@@ -96,41 +96,6 @@ def test_stale_if_error_when_origin_fails(tmp_path):
         e.proc.stop()
 
 
-class FailingOrigin:
-    """Answers every request on a given port with 503 (the origin failing
-    after strata cached from the real one on the same address)."""
-
-    def __init__(self, port):
-        import socket as so
-        self.sock = so.socket()
-        self.sock.setsockopt(so.SOL_SOCKET, so.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.stop_flag = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while not self.stop_flag:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            with c:
-                c.settimeout(2)
-                try:
-                    c.recv(65536)
-                    c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown")
-                except OSError:
-                    pass
-
-    def close(self):
-        self.stop_flag = True
-        self.t.join(timeout=2)
-        self.sock.close()
-
-
 def test_stale_if_error_on_5xx(tmp_path):
     e = Edge(str(tmp_path))
     path = "/sie5?" + q(cc="max-age=1, stale-if-error=60")
@@ -140,7 +105,7 @@ def test_stale_if_error_on_5xx(tmp_path):
         time.sleep(2.1)
         port = e.origin.port
         e.origin.stop()
-        fail = FailingOrigin(port)
+        fail = RawOrigin(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown", port)
         r, body2 = get(e.port, path)
         assert r.status == 200 and body2 == body
         cs = r.getheader("Cache-Status")

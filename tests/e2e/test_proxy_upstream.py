@@ -1,13 +1,11 @@
 """Upstream failures map to the right status, retries are safe, and a
 response the node cannot trust never reaches the client as a success."""
 import http.client
-import socket
-import threading
 import time
 
 import pytest
 
-from harness import Edge, free_port, http_request, parse_response, start_strata, strata_yaml
+from harness import Edge, RawOrigin, free_port, http_request, parse_response, start_strata, strata_yaml
 
 
 def get(port, path, method="GET", body=None, timeout=10):
@@ -17,40 +15,6 @@ def get(port, path, method="GET", body=None, timeout=10):
     data = r.read()
     c.close()
     return r.status, data
-
-
-class RawOrigin:
-    """A one-shot origin that answers every request with fixed bytes."""
-
-    def __init__(self, reply):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.reply = reply
-        self.stop_flag = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stop_flag:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            with c:
-                c.settimeout(2)
-                try:
-                    c.recv(65536)
-                    c.sendall(self.reply)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.stop_flag = True
-        self.t.join(timeout=2)
-        self.sock.close()
 
 
 def test_origin_down_is_502(tmp_path):

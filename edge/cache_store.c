@@ -1,0 +1,326 @@
+/*
+ * The leader's side of a cache fetch: what the upstream's response head
+ * decides (store and stream to every waiter, pass, refresh on a 304, serve
+ * stale on an error), filling the object as the body arrives, and ending
+ * it. The follower and lookup side is cache_flow.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MOD "cache"
+#include "common/alloc.h"
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "edge/edge_int.h"
+
+/* Followers are woken per this many new body bytes. */
+#define NOTIFY_STEP (128 * 1024)
+
+/* Hit-for-pass: later requests for the key skip the queue for a while. */
+static void
+mark_hit_for_pass(struct conn *c)
+{
+    struct creq *q = c->cq;
+    uint32_t ms = c->wc->conf->cache.hit_for_pass_ms;
+    struct cache_meta m = { 0 };
+    struct cache_obj *o;
+
+    if (ms == 0)
+        return;
+    m.response_ms = m.request_ms = clock_wall_ms();
+    m.date_s = m.response_ms / 1000;
+    m.lifetime_ms = ms;
+    m.swr_ms = m.sie_ms = -1;
+    m.last_modified_s = -1;
+    m.flags = EDGE_META_HIT_FOR_PASS;
+    o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, NULL, 0, NULL, NULL,
+                      NULL, 0, &m, 0);
+    cache_obj_finish(o, CACHE_OBJ_COMPLETE);
+    (void)cache_ram_insert(c->w->srv->ram, o);
+    cache_obj_unref(&o);
+}
+
+static const char *
+etag_of(const struct h1_response *rsp, char *buf, size_t cap)
+{
+    const struct h1_field *f = h1_field_find(rsp->fields, rsp->n_fields, "etag");
+
+    if (f == NULL || f->value_len == 0 || f->value_len >= cap)
+        return NULL;
+    memcpy(buf, f->value, f->value_len);
+    buf[f->value_len] = '\0';
+    return buf;
+}
+
+/*
+ * Drops the targeted fields (RFC 9213: CDN-Cache-Control, the node's own,
+ * Surrogate-Control) from a header block in place: they steer this node,
+ * not the clients. Returns the new length.
+ */
+static size_t
+strip_targeted(char *head, size_t len, const struct cache_site_policy *sp)
+{
+    size_t r = 0, w = 0;
+
+    while (r < len) {
+        char *eol = memchr(head + r, '\n', len - r);
+        size_t n = eol ? (size_t)(eol - (head + r)) + 1 : len - r;
+        char *colon = memchr(head + r, ':', n);
+
+        if (colon == NULL || !cache_cc_is_targeted(head + r, (size_t)(colon - (head + r)), sp)) {
+            memmove(head + w, head + r, n);
+            w += n;
+        }
+        r += n;
+    }
+    return w;
+}
+
+/* Builds the object for a storable response; NULL when it cannot be. */
+static struct cache_obj *
+make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc *cc,
+            const struct cache_meta *m)
+{
+    struct creq *q = c->cq;
+    char names[512], etag[256];
+    int nl, kl = 0;
+    size_t cap = cache_head_bound(0, rsp->fields, rsp->n_fields), hl = 0;
+    char *head;
+    struct cache_obj *o = NULL;
+    uint64_t expected = rsp->body == H1_BODY_LENGTH ? rsp->content_length
+                        : rsp->body == H1_BODY_NONE ? 0 : CACHE_LEN_UNKNOWN;
+
+    nl = cache_vary_names_build(names, sizeof names, rsp->fields, rsp->n_fields, 0);
+    if (nl < 0 || cache_vary_names_is_star(names, (size_t)nl))
+        return NULL;
+    if (nl > 0) {
+        kl = cache_vary_key_build(q->varybuf, sizeof q->varybuf, names, (size_t)nl,
+                                  c->req.fields, c->req.n_fields);
+        if (kl < 0)
+            return NULL;
+    }
+    head = xmalloc(cap);
+    if (cache_head_build(head, cap, &hl, rsp->fields, rsp->n_fields, cc) == 0) {
+        if (c->wc->conf->cache.strip_targeted)
+            hl = strip_targeted(head, hl, &q->sp);
+        o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, q->varybuf, (size_t)kl,
+                          nl > 0 ? names : NULL, etag_of(rsp, etag, sizeof etag),
+                          head, hl, m, expected);
+    }
+    free(head);
+    return o;
+}
+
+/* The leader's decision on a fresh (non-304) response head. */
+static enum cqr
+decide_store(struct conn *c, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    const struct conf *conf = c->wc->conf;
+    struct cache_exchange x = {
+        .method = c->req.method, .req_fields = c->req.fields,
+        .n_req_fields = c->req.n_fields, .status = rsp->status,
+        .resp_fields = rsp->fields, .n_resp_fields = rsp->n_fields,
+        .request_ms = q->request_ms, .response_ms = clock_wall_ms(),
+    };
+    struct cache_cc cc;
+    struct cache_meta m;
+    enum cache_store v;
+    struct cache_obj *o = NULL;
+
+    cache_cc_parse_response(&cc, rsp->fields, rsp->n_fields, &q->sp);
+    v = cache_store_decide(&m, &x, &q->rcc, &cc, &q->sp);
+    if (v == CACHE_STORE_OK && !q->no_store &&
+        !(rsp->body == H1_BODY_LENGTH && rsp->content_length > conf->cache.max_object))
+        o = make_object(c, rsp, &cc, &m);
+    if (o == NULL) {
+        stat_inc(ST_CACHE_PASS);
+        cache_flow_publish(c, CACHE_BUSY_PASS, NULL, 0);
+        cache_flow_release_busy(q);
+        if (v != CACHE_STORE_OK && v != CACHE_STORE_AUTHORIZATION && !q->no_store)
+            mark_hit_for_pass(c);
+        q->mode = CQ_PASS;
+        return CQR_PASS;
+    }
+    q->fill = o;
+    q->notified = 0;
+    cache_flow_publish(c, CACHE_BUSY_OBJECT, o, 0);
+    q->mode = CQ_SEND;
+    cache_busy_wait(q->busy, &q->waiter);
+    snprintf(q->status, sizeof q->status, "strata; fwd=%s; stored", q->miss_kind);
+    cache_send_obj(c, o, q->status);
+    return CQR_STORE;
+}
+
+/* A copy of old with the head and meta refreshed by a 304 (§3.2). */
+static struct cache_obj *
+refreshed(struct conn *c, const struct cache_obj *old, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    size_t cap = cache_head_bound(old->head_len, rsp->fields, rsp->n_fields), hl = 0;
+    char *head = xmalloc(cap);
+    struct h1_field *stored = xcalloc(256, sizeof *stored);
+    struct cache_meta m = old->meta;
+    struct cache_obj *o = NULL;
+    struct cache_obj_cursor cur;
+    int ns;
+
+    if (cache_head_update(head, cap, &hl, old->head, old->head_len,
+                          rsp->fields, rsp->n_fields) == 0 &&
+        (ns = cache_head_split(head, hl, stored, 256)) >= 0) {
+        /* Freshness comes from the updated block (new Date, directives). */
+        cache_meta_refresh(&m, stored, (uint32_t)ns, rsp->fields, rsp->n_fields,
+                           &q->sp, q->request_ms, clock_wall_ms());
+        o = cache_obj_new(old->hash, old->key, old->key_len, old->vary_key,
+                          old->vary_key_len, old->vary_names, old->etag, head, hl,
+                          &m, cache_obj_body_len(old));
+        /* Chunks belong to one object: the body is copied, once. */
+        cache_obj_cursor_init(&cur, old);
+        for (;;) {
+            const char *p;
+            struct cache_chunk *ch;
+            size_t n = cache_obj_read(&cur, old, &p, &ch, SIZE_MAX);
+
+            if (n == 0)
+                break;
+            cache_obj_append(o, p, n);
+        }
+        cache_obj_finish(o, CACHE_OBJ_COMPLETE);
+    }
+    free(stored);
+    free(head);
+    return o;
+}
+
+static enum cqr
+send_stale(struct conn *c, int status, const char *detail)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = q->obj;
+    int64_t now = clock_wall_ms();
+
+    q->obj = NULL;
+    cache_flow_publish(c, CACHE_BUSY_OBJECT, o, 0);
+    cache_flow_release_busy(q);
+    q->mode = CQ_SEND;
+    snprintf(q->status, sizeof q->status, "strata; fwd=stale; fwd-status=%d; ttl=%lld; detail=%s",
+             status, (long long)cache_meta_ttl_s(&o->meta, now), detail);
+    cache_send_obj(c, o, q->status);
+    cache_obj_unref(&o);
+    return CQR_SENT_FROM_CACHE;
+}
+
+enum cqr
+cache_flow_on_response(struct conn *c, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    int64_t now = clock_wall_ms();
+    enum cqr r;
+
+    if (q == NULL || q->mode != CQ_FETCH) {
+        cache_flow_drain_head(c);
+        return CQR_PASS;
+    }
+    if (q->obj != NULL && rsp->status == 304) {
+        struct cache_obj *o = refreshed(c, q->obj, rsp);
+
+        if (o != NULL) {
+            stat_inc(ST_CACHE_REVALIDATED);
+            (void)cache_ram_insert(c->w->srv->ram, o);
+            cache_obj_unref(&q->obj);
+            q->obj = o;
+            return send_stale(c, 304, "revalidated");
+        }
+    }
+    if (q->obj != NULL && rsp->status >= 500 &&
+        cache_serve_stale_on_error(&q->obj->meta, &q->rcc, now)) {
+        stat_inc(ST_CACHE_STALE_ERROR);
+        return send_stale(c, rsp->status, "stale-if-error");
+    }
+    if (q->obj != NULL && rsp->status != 304)
+        cache_obj_unref(&q->obj); /* replaced by what follows */
+    r = decide_store(c, rsp);
+    if (r == CQR_PASS)
+        cache_flow_drain_head(c);
+    return r;
+}
+
+bool
+cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
+{
+    struct creq *q = c->cq;
+    size_t left = n;
+    uint64_t body;
+
+    while (left > 0) {
+        struct evbuffer_iovec v;
+        size_t m;
+
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        m = v.iov_len < left ? v.iov_len : left;
+        cache_obj_append(q->fill, v.iov_base, m);
+        evbuffer_drain(in, m);
+        left -= m;
+    }
+    body = cache_obj_body_len(q->fill);
+    if (body > c->wc->conf->cache.max_object && q->fill->expected_len == CACHE_LEN_UNKNOWN)
+        return false; /* too large for RAM: the store is abandoned */
+    /* Waking every waiter for each small read costs a write per waiter:
+     * wake them per NOTIFY_STEP bytes (and at the end). */
+    if (body - q->notified >= NOTIFY_STEP || q->notified == 0) {
+        q->notified = body;
+        cache_busy_notify(q->busy);
+    }
+    return true;
+}
+
+void
+cache_flow_on_body_end(struct conn *c, bool complete)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = q->fill;
+
+    if (o == NULL)
+        return;
+    q->fill = NULL;
+    cache_obj_finish(o, complete ? CACHE_OBJ_COMPLETE : CACHE_OBJ_FAILED);
+    if (complete) {
+        stat_inc(ST_CACHE_STORE);
+        if (cache_ram_insert(c->w->srv->ram, o) != 0)
+            stat_inc(ST_CACHE_TOO_BIG);
+    }
+    if (q->busy != NULL) {
+        cache_busy_notify(q->busy);
+        if (q->leader)
+            cache_busy_unindex(c->w->srv->busy, q->busy);
+    }
+    cache_obj_unref(&o);
+}
+
+bool
+cache_flow_on_fail(struct conn *c, int *status)
+{
+    struct creq *q = c->cq;
+
+    if (q == NULL || q->mode != CQ_FETCH)
+        return false;
+    if (q->obj != NULL) {
+        if (cache_serve_stale_on_error(&q->obj->meta, &q->rcc, clock_wall_ms())) {
+            stat_inc(ST_CACHE_STALE_ERROR);
+            send_stale(c, *status, "stale-if-error");
+            return true;
+        }
+        *status = 504; /* must not serve stale (RFC 9111 §4.2.4) */
+    }
+    cache_flow_publish(c, CACHE_BUSY_FAILED, NULL, *status);
+    cache_flow_release_busy(q);
+    return false;
+}
+
