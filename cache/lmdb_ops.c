@@ -1,0 +1,378 @@
+/*
+ * cache/lmdb_ops.c: the LMDB tier's operations above the primitives of
+ * lmdb_tier.c: lookups (any thread: counting, recording the access), and
+ * the write operations (store, remove, drop, touch, evict) composed into
+ * the two kinds of txn the writer thread runs: eviction ahead of a batch,
+ * and the batch itself. No LMDB calls here; byte formats in lmdb_int.h.
+ *
+ * Space: when live bytes plus the batch would pass the high watermark,
+ * lmdb_ops_make_room evicts (lru order) down to low minus the batch in a
+ * txn of its own, then commits one more (stamp) txn, because LMDB reuses
+ * the pages a txn frees only from the txn after next on. After a batch, if
+ * live bytes still exceed high, it evicts in the batch's txn.
+ *
+ * Counters are added only once the txn that did the work has committed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/lmdb_int.h"
+#include "common/alloc.h"
+#include "common/assert.h"
+
+#define SCAN_IDS 16
+
+static struct cache_obj *lookup(struct cache_lmdb *l, uint64_t hash,
+                                const char *key, size_t key_len,
+                                cache_ram_match_fn *match, void *arg,
+                                bool *key_seen, uint64_t now_ms,
+                                struct cache_lmdb_ref *ref, bool body) {
+  struct cache_obj *o;
+  bool seen;
+
+  CHECK_OBJ(l, CACHE_LMDB_MAGIC);
+  o = lmdb_env_find(l, hash, key, key_len, match, arg, &seen, ref, body);
+  if (key_seen != NULL)
+    *key_seen = seen;
+  if (o == NULL) {
+    LMDB_COUNT(l, misses, 1);
+    return NULL;
+  }
+  LMDB_COUNT(l, hits, 1);
+  lmdb_queue_touch(l, ref->id, now_ms);
+  return o;
+}
+
+struct cache_obj *cache_lmdb_lookup(struct cache_lmdb *l, uint64_t hash,
+                                    const char *key, size_t key_len,
+                                    cache_ram_match_fn *match, void *arg,
+                                    bool *key_seen, uint64_t now_ms) {
+  struct cache_lmdb_ref ref;
+
+  return lookup(l, hash, key, key_len, match, arg, key_seen, now_ms, &ref,
+                true);
+}
+
+struct cache_obj *cache_lmdb_lookup_head(struct cache_lmdb *l, uint64_t hash,
+                                         const char *key, size_t key_len,
+                                         cache_ram_match_fn *match, void *arg,
+                                         bool *key_seen, uint64_t now_ms,
+                                         struct cache_lmdb_ref *ref) {
+  return lookup(l, hash, key, key_len, match, arg, key_seen, now_ms, ref,
+                false);
+}
+
+struct tally {
+  uint64_t stores, replaces, removes, evictions;
+};
+
+static void tally_add(struct cache_lmdb *l, const struct tally *t) {
+  LMDB_COUNT(l, stores, t->stores);
+  LMDB_COUNT(l, replaces, t->replaces);
+  LMDB_COUNT(l, removes, t->removes);
+  LMDB_COUNT(l, evictions, t->evictions);
+}
+
+/* Adds or deletes the urls and tags entries of object id. */
+static int index_set(struct cache_lmdb *l, uint64_t id, const char *key,
+                     size_t key_len, const char *head, size_t head_len,
+                     bool add) {
+  uint8_t ub[LMDB_KEY_MAX], idb[8];
+  size_t un = lmdb_ukey(ub, key, key_len, id), tn;
+  struct lmdb_tag_iter it;
+  const char *t;
+  int rc;
+
+  lmdb_be64_put(idb, id);
+  rc = add ? lmdb_w_put(l, LMDB_DB_URLS, ub, un, "", 0)
+           : lmdb_w_del(l, LMDB_DB_URLS, ub, un, NULL, 0);
+  lmdb_tag_iter_init(&it, head, head_len);
+  while (rc == 0 && lmdb_tag_next(&it, &t, &tn)) {
+    if (tn <= LMDB_KEY_MAX) /* longer tags are not indexed */
+      rc = add ? lmdb_w_put(l, LMDB_DB_TAGS, t, tn, idb, 8)
+               : lmdb_w_del(l, LMDB_DB_TAGS, t, tn, idb, 8);
+  }
+  return rc;
+}
+
+static int lru_set(struct cache_lmdb *l, uint64_t hash, uint64_t id,
+                   uint64_t ms) {
+  uint8_t lk[LMDB_LKEY_LEN], hv[8], ib[8], bv[LMDB_BYID_LEN];
+  int rc;
+
+  lmdb_lkey(lk, ms, id);
+  lmdb_le64_put(hv, hash);
+  lmdb_be64_put(ib, id);
+  lmdb_le64_put(bv, hash);
+  lmdb_le64_put(bv + 8, ms);
+  rc = lmdb_w_put(l, LMDB_DB_LRU, lk, sizeof lk, hv, sizeof hv);
+  return rc != 0 ? rc
+                 : lmdb_w_put(l, LMDB_DB_BYID, ib, sizeof ib, bv, sizeof bv);
+}
+
+/* Reads id's byid entry: 0 with *hash and *ms, -ENOENT when none is valid. */
+static int byid_get(struct cache_lmdb *l, uint64_t id, uint64_t *hash,
+                    uint64_t *ms) {
+  uint8_t ib[8];
+  const void *v;
+  size_t vn;
+  int rc;
+
+  lmdb_be64_put(ib, id);
+  if ((rc = lmdb_w_get(l, LMDB_DB_BYID, ib, sizeof ib, &v, &vn)) != 0)
+    return rc;
+  if (vn != LMDB_BYID_LEN)
+    return -ENOENT;
+  *hash = lmdb_le64_get(v);
+  *ms = lmdb_le64_get((const uint8_t *)v + 8);
+  return 0;
+}
+
+static int lru_unset(struct cache_lmdb *l, uint64_t id) {
+  uint8_t lk[LMDB_LKEY_LEN], ib[8];
+  uint64_t hash, ms;
+  int rc = byid_get(l, id, &hash, &ms);
+
+  if (rc == 0) {
+    lmdb_lkey(lk, ms, id);
+    rc = lmdb_w_del(l, LMDB_DB_LRU, lk, sizeof lk, NULL, 0);
+  }
+  lmdb_be64_put(ib, id);
+  if (rc == 0 || rc == -ENOENT)
+    rc = lmdb_w_del(l, LMDB_DB_BYID, ib, sizeof ib, NULL, 0);
+  return rc;
+}
+
+/* Deletes object id of hash: records, index entries, eviction entries. */
+static int delete_obj(struct cache_lmdb *l, uint64_t hash, uint64_t id) {
+  uint8_t kb[LMDB_OKEY_LEN];
+  struct lmdb_hdr h;
+  const void *v;
+  size_t vn;
+  int rc;
+
+  lmdb_okey(kb, hash, id, 0);
+  rc = lmdb_w_get(l, LMDB_DB_OBJECTS, kb, sizeof kb, &v, &vn);
+  if (rc == 0) {
+    void *copy = xmalloc(vn); /* v is only valid until the next write */
+
+    memcpy(copy, v, vn);
+    if (lmdb_hdr_decode(&h, copy, vn) == 0)
+      rc = index_set(l, id, h.key, h.key_len, h.head, h.head_len, false);
+    free(copy);
+  } else if (rc == -ENOENT) {
+    rc = 0; /* debris: urls and tags entries, if any, stay dangling */
+  }
+  if (rc == 0)
+    rc = lru_unset(l, id);
+  return rc != 0 ? rc : lmdb_w_del_records(l, hash, id);
+}
+
+/*
+ * Deletes the objects of hash with this key (and this vary_key when
+ * variant): returns how many matched, or -errno. Unreadable headers met on
+ * the way are deleted too.
+ */
+static int remove_matching(struct cache_lmdb *l, uint64_t hash, const char *key,
+                           size_t key_len, const char *vk, size_t vk_len,
+                           bool variant) {
+  uint64_t ids[SCAN_IDS], below = UINT64_MAX, id;
+  int n, matched = 0, rc;
+  struct lmdb_hdr h;
+  const void *v;
+  size_t vn;
+
+  do {
+    n = 0;
+    while (n < SCAN_IDS &&
+           (rc = lmdb_w_prev_header(l, hash, below, &id, &v, &vn)) == 0) {
+      below = id;
+      if (lmdb_hdr_decode(&h, v, vn) != 0) {
+        ids[n++] = id;
+      } else if (h.key_len == key_len && memcmp(h.key, key, key_len) == 0 &&
+                 (!variant ||
+                  (h.vary_key_len == vk_len &&
+                   (vk_len == 0 || memcmp(h.vary_key, vk, vk_len) == 0)))) {
+        ids[n++] = id;
+        matched++;
+      }
+    }
+    if (rc != 0 && rc != -ENOENT)
+      return rc;
+    for (int i = 0; i < n; i++)
+      if ((rc = delete_obj(l, hash, ids[i])) != 0)
+        return rc;
+  } while (n == SCAN_IDS);
+  return matched;
+}
+
+/* Writes body chunk idx (record idx + 1) from the cursor. */
+static int put_chunk(struct cache_lmdb *l, struct cache_obj *o,
+                     struct cache_obj_cursor *oc, uint64_t id, uint32_t idx) {
+  size_t n = lmdb_chunk_len(cache_obj_body_len(o), idx), got = 0;
+  uint8_t kb[LMDB_OKEY_LEN];
+  char *p;
+  int rc;
+
+  lmdb_okey(kb, o->hash, id, idx + 1);
+  if ((rc = lmdb_w_reserve(l, LMDB_DB_OBJECTS, kb, sizeof kb,
+                           LMDB_CHUNK_SUM + n, (void **)&p)) != 0)
+    return rc;
+  while (got < n) {
+    struct cache_chunk *c;
+    const char *run;
+    size_t k = cache_obj_read(oc, o, &run, &c, n - got);
+
+    ASSERT(k > 0); /* COMPLETE: every byte is published */
+    memcpy(p + LMDB_CHUNK_SUM + got, run, k);
+    got += k;
+  }
+  lmdb_chunk_seal(p, n, id, idx + 1);
+  return 0;
+}
+
+static int store_obj(struct cache_lmdb *l, struct cache_obj *o, uint64_t now_ms,
+                     struct tally *t) {
+  uint32_t nchunks = lmdb_nchunks(cache_obj_body_len(o));
+  struct cache_obj_cursor oc;
+  uint8_t kb[LMDB_OKEY_LEN];
+  uint64_t id;
+  void *p;
+  int rc = remove_matching(l, o->hash, o->key, o->key_len, o->vary_key,
+                           o->vary_key_len, true);
+
+  if (rc < 0)
+    return rc;
+  t->replaces += (uint64_t)rc;
+  id = lmdb_w_new_id(l);
+  lmdb_okey(kb, o->hash, id, 0);
+  if ((rc = lmdb_w_reserve(l, LMDB_DB_OBJECTS, kb, sizeof kb, lmdb_hdr_size(o),
+                           &p)) != 0)
+    return rc;
+  lmdb_hdr_encode(p, o, id);
+  cache_obj_cursor_init(&oc, o);
+  for (uint32_t i = 0; i < nchunks && rc == 0; i++)
+    rc = put_chunk(l, o, &oc, id, i);
+  if (rc == 0)
+    rc = index_set(l, id, o->key, o->key_len, o->head, o->head_len, true);
+  if (rc == 0)
+    rc = lru_set(l, o->hash, id, now_ms);
+  t->stores += rc == 0;
+  return rc;
+}
+
+/* Moves id's lru entry to ms (never backwards); gone objects are skipped. */
+static int touch_one(struct cache_lmdb *l, uint64_t id, uint64_t ms) {
+  uint8_t lk[LMDB_LKEY_LEN];
+  uint64_t hash, old;
+  int rc = byid_get(l, id, &hash, &old);
+
+  if (rc == -ENOENT || (rc == 0 && ms <= old))
+    return 0;
+  if (rc != 0)
+    return rc;
+  lmdb_lkey(lk, old, id);
+  rc = lmdb_w_del(l, LMDB_DB_LRU, lk, sizeof lk, NULL, 0);
+  return rc != 0 ? rc : lru_set(l, hash, id, ms);
+}
+
+/* Evicts oldest-accessed objects until live bytes <= target or none is left. */
+static int evict(struct cache_lmdb *l, uint64_t target, struct tally *t) {
+  uint8_t lk[LMDB_KEY_MAX];
+  const void *k, *v;
+  size_t kn, vn;
+  uint64_t used;
+  int rc;
+
+  for (;;) {
+    if ((rc = lmdb_w_usage(l, &used)) != 0 || used <= target)
+      return rc;
+    if ((rc = lmdb_w_first(l, LMDB_DB_LRU, &k, &kn, &v, &vn)) != 0)
+      return rc == -ENOENT ? 0 : rc;
+    memcpy(lk, k, kn);
+    if (kn == LMDB_LKEY_LEN && vn == 8) {
+      uint64_t hash = lmdb_le64_get(v), id = lmdb_be64_get(lk + 8);
+
+      if ((rc = delete_obj(l, hash, id)) != 0)
+        return rc;
+      t->evictions++;
+    }
+    if ((rc = lmdb_w_del(l, LMDB_DB_LRU, lk, kn, NULL, 0)) != 0)
+      return rc;
+  }
+}
+
+int lmdb_ops_make_room(struct cache_lmdb *l, uint64_t need, bool force) {
+  struct tally t = {0};
+  uint64_t used;
+  int rc;
+
+  if ((rc = lmdb_w_begin(l)) != 0)
+    return rc;
+  if ((rc = lmdb_w_usage(l, &used)) != 0 ||
+      (!force && used + need <= l->high_bytes)) {
+    lmdb_w_abort(l);
+    return rc;
+  }
+  rc = evict(l, l->low_bytes > need ? l->low_bytes - need : 0, &t);
+  if (rc != 0) {
+    lmdb_w_abort(l);
+    return rc;
+  }
+  if ((rc = lmdb_w_commit(l)) == 0 && (rc = lmdb_w_begin(l)) == 0)
+    rc = lmdb_w_commit(l); /* the stamp txn: now the freed pages are reusable */
+  if (rc == 0)
+    tally_add(l, &t);
+  return rc;
+}
+
+static int apply_op(struct cache_lmdb *l, struct lmdb_op *op, bool stores,
+                    struct tally *t) {
+  int rc = 0;
+
+  switch (op->kind) {
+  case LMDB_OP_STORE:
+    if (stores)
+      rc = store_obj(l, op->obj, op->now_ms, t);
+    break;
+  case LMDB_OP_REMOVE_KEY:
+    rc = remove_matching(l, op->hash, op->key, op->key_len, NULL, 0, false);
+    break;
+  case LMDB_OP_DROP_ID:
+    rc = delete_obj(l, op->hash, op->id);
+    rc = rc == 0 ? 1 : rc;
+    break;
+  }
+  if (rc > 0)
+    t->removes += (uint64_t)rc;
+  return rc < 0 ? rc : 0;
+}
+
+int lmdb_ops_apply(struct cache_lmdb *l, struct lmdb_op *ops,
+                   const struct lmdb_touch *touches, unsigned ntouches,
+                   bool stores) {
+  struct tally t = {0};
+  uint64_t used;
+  int rc;
+
+  if ((rc = lmdb_w_begin(l)) != 0)
+    return rc;
+  for (struct lmdb_op *op = ops; op != NULL && rc == 0; op = op->next)
+    rc = apply_op(l, op, stores, &t);
+  for (unsigned i = 0; i < ntouches && rc == 0; i++)
+    rc = touch_one(l, touches[i].id, touches[i].ms);
+  if (rc == 0 && (rc = lmdb_w_usage(l, &used)) == 0 && used > l->high_bytes)
+    rc = evict(l, l->low_bytes, &t);
+  if (rc != 0) {
+    lmdb_w_abort(l);
+    return rc;
+  }
+  if ((rc = lmdb_w_commit(l)) == 0) {
+    tally_add(l, &t);
+    LMDB_COUNT(l, commits, 1);
+  }
+  return rc;
+}

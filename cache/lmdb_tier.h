@@ -1,0 +1,207 @@
+/*
+ * LMDB disk tier: COMPLETE objects kept in an LMDB environment that
+ * survives restarts and crashes. Layout (named databases, see
+ * cache/lmdb_int.h for the byte formats):
+ *   meta     format record ("strata-lmdb", version, chunk size), next id
+ *   objects  hash(8 BE) + id(8 BE) + record(4 BE) -> header (record 0) or
+ *            body chunk (records 1..n, CACHE_CHUNK_SIZE bytes but the last)
+ *   urls     primary key (first 502 bytes) + '\0' + id -> ""
+ *   tags     Surrogate-Key tag -> id (dupsort)
+ *   lru      access ms(8 BE) + id -> hash      (eviction order)
+ *   byid     id -> hash + access ms            (finds an object's lru entry)
+ * Object ids come from a counter in meta and are never reused, so a reader
+ * that streams chunk by chunk can never mix two objects' bytes.
+ *
+ * Threads: every function but open/close may be called from any thread.
+ * Reads run in read-only transactions taken from a pool in the tier
+ * (MDB_NOTLS; each pooled txn keeps its reader slot and is renewed for a
+ * call and reset after it), so a lookup takes no reader-table lock and
+ * never pins old pages between calls. Lookups never block on the writer.
+ * All writes go through one writer thread fed by a bounded queue: stores,
+ * removals and access times are batched into one write transaction per
+ * round (group commit). Nothing on the request path waits for a commit.
+ *
+ * Ownership: the tier takes its own reference on a stored object until the
+ * writer has written it. Lookups return new objects with one reference,
+ * owned by the caller; they share nothing with the environment.
+ *
+ * Failure: LMDB values are external input. A header or chunk whose checksum
+ * or length does not verify is a miss, counted, and queued for removal.
+ * MDB_MAP_FULL, a full disk (EIO, ENOSPC, EDQUOT, EFBIG) or a full queue
+ * drop writes and count them; reads keep working.
+ */
+#ifndef CACHE_LMDB_TIER_H
+#define CACHE_LMDB_TIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/obj.h"
+#include "cache/ram.h"
+
+#define CACHE_LMDB_MAGIC 0x6c6d6462u
+
+/* On-disk format of this build: bump on any change of a record's layout. */
+#define CACHE_LMDB_FORMAT 1u
+
+enum cache_lmdb_durability {
+  /*
+   * Default. MDB_NOMETASYNC: every commit fdatasyncs its data pages; the
+   * meta page is flushed by the next commit or by the writer's sync every
+   * sync_interval_ms. Integrity survives process and OS crashes; an OS
+   * crash may undo the last commit (at most sync_interval_ms of writes).
+   */
+  CACHE_LMDB_SAFE,
+  /*
+   * MDB_NOSYNC: no fsync at commit; the writer syncs every
+   * sync_interval_ms. A process crash loses nothing committed (the page
+   * cache has it); an OS crash loses up to the last interval AND may
+   * corrupt the environment (the disk may reorder the meta page before
+   * data pages). Only for caches you are willing to wipe.
+   */
+  CACHE_LMDB_FAST,
+  /* Both data and meta pages synced at every commit: nothing is lost. */
+  CACHE_LMDB_SYNC,
+};
+
+/* Zero fields take the defaults in brackets. */
+struct cache_lmdb_conf {
+  const char *path;   /* directory, created 0700 when missing */
+  uint64_t map_bytes; /* map size: the most the data file may grow to */
+  unsigned high_pct;  /* [90] evict when usage exceeds this % of the map */
+  unsigned low_pct;   /* [75] ... down to this % */
+  enum cache_lmdb_durability durability; /* [CACHE_LMDB_SAFE] */
+  unsigned sync_interval_ms;             /* [1000] SAFE and FAST */
+  unsigned max_readers;      /* [126] reader slots (pooled read txns) */
+  bool rebuild_incompatible; /* start empty instead of refusing */
+  unsigned queue_max;        /* [1024] pending writes (stores + removals) */
+  size_t
+      queue_bytes; /* [64 MiB] pending store bytes (one store may exceed it) */
+  unsigned retry_ms; /* [5000] back-off after a failed commit (disk full) */
+};
+
+struct cache_lmdb;
+
+/*
+ * Identifies a stored object for cache_lmdb_read_chunk. Plain value: copy
+ * it freely; it stays valid (reads verify it) until the object is removed,
+ * replaced or evicted, after which reads return -ENOENT.
+ */
+struct cache_lmdb_ref {
+  uint64_t hash;
+  uint64_t id; /* never reused */
+  uint64_t body_len;
+  uint32_t nchunks; /* body chunks: ceil(body_len / CACHE_CHUNK_SIZE) */
+};
+
+/* Counters since open, and gauges. */
+struct cache_lmdb_stats {
+  uint64_t map_bytes;
+  uint64_t used_bytes; /* pages holding live data (what eviction limits) */
+  uint64_t file_bytes; /* high-water mark of the data file */
+  uint64_t objects;    /* stored objects (variants count one each) */
+  uint64_t hits, misses;
+  uint64_t corrupt;          /* headers or chunks that failed verification */
+  uint64_t read_errors;      /* LMDB errors on reads (reader slots full, ...) */
+  uint64_t stores;           /* objects written (committed) */
+  uint64_t replaces;         /* stores that replaced the same key + vary_key */
+  uint64_t store_queue_full; /* cache_lmdb_store -EAGAIN */
+  uint64_t store_refused;    /* -E2BIG, -ENOSPC (writes disabled) */
+  uint64_t store_dropped;    /* queued stores dropped: disk full, map full */
+  uint64_t removes;          /* objects removed by key or for corruption */
+  uint64_t evictions;        /* objects evicted for space */
+  uint64_t map_full;         /* MDB_MAP_FULL seen by the writer */
+  uint64_t disk_errors;      /* commits failed with EIO/ENOSPC/EDQUOT/EFBIG */
+  uint64_t commits;
+  uint64_t touches_dropped; /* access times lost to a full touch queue */
+  uint64_t stale_readers; /* reader slots cleared at open (mdb_reader_check) */
+  bool writes_disabled;   /* in the disk-full back-off now */
+};
+
+/*
+ * Opens (creating when missing) the environment at cf->path and starts the
+ * writer thread. No work proportional to the number of stored objects: the
+ * tier serves hits as soon as this returns. Returns NULL and sets *err:
+ * -EPROTO for an incompatible format (logged with both versions) unless
+ * cf->rebuild_incompatible, -EINVAL for a bad conf, else -errno / -EIO.
+ * Single owner: release with cache_lmdb_close.
+ */
+struct cache_lmdb *cache_lmdb_open(const struct cache_lmdb_conf *cf, int *err);
+
+/*
+ * Writes what is queued (a last group commit), syncs, stops the writer and
+ * closes the environment; *lp = NULL. No other call may be running.
+ */
+void cache_lmdb_close(struct cache_lmdb **lp);
+
+/*
+ * Queues o (COMPLETE, asserted) for writing; the tier takes a reference and
+ * drops it once written or dropped. An object with the same key and
+ * vary_key is replaced in the same transaction. now_ms (wall clock) is its
+ * first access time for eviction. Returns 0 when queued, -EAGAIN when the
+ * queue is full, -ENOSPC while writes are disabled (disk full back-off),
+ * -E2BIG when the object can never fit (larger than a write batch may be).
+ * Never blocks on I/O.
+ */
+int cache_lmdb_store(struct cache_lmdb *l, struct cache_obj *o,
+                     uint64_t now_ms);
+
+/*
+ * Finds the newest variant of key (hash = its XXH3) for which match(o, arg)
+ * is true (match NULL: any) and returns a NEW COMPLETE object holding a copy
+ * of the whole body, with one reference. *key_seen (may be NULL): whether
+ * any variant of key is stored. Records an access at now_ms (batched, no
+ * write per hit). match runs on a temporary object: same rules as for the
+ * RAM tier. The body is copied once, within one read transaction (so it is
+ * one consistent version). For large bodies use cache_lmdb_lookup_head.
+ */
+struct cache_obj *cache_lmdb_lookup(struct cache_lmdb *l, uint64_t hash,
+                                    const char *key, size_t key_len,
+                                    cache_ram_match_fn *match, void *arg,
+                                    bool *key_seen, uint64_t now_ms);
+
+/*
+ * Like cache_lmdb_lookup, but reads no body: returns a BUSY object with the
+ * stored metadata, head and expected_len = body length, no body bytes, one
+ * reference, and fills *ref. The caller appends the body (chunks from
+ * cache_lmdb_read_chunk, in order) and finishes the object COMPLETE, or
+ * FAILED when a read fails, exactly like an origin fetch; other readers may
+ * stream it meanwhile.
+ */
+struct cache_obj *cache_lmdb_lookup_head(struct cache_lmdb *l, uint64_t hash,
+                                         const char *key, size_t key_len,
+                                         cache_ram_match_fn *match, void *arg,
+                                         bool *key_seen, uint64_t now_ms,
+                                         struct cache_lmdb_ref *ref);
+
+/*
+ * Copies body chunk idx (0-based: bytes idx * CACHE_CHUNK_SIZE onwards) of
+ * ref's object into buf, verifying its checksum and length. Returns the
+ * number of bytes (CACHE_CHUNK_SIZE but for the last chunk), -ERANGE when
+ * idx >= ref->nchunks, -ENOBUFS when cap is too small, -ENOENT when the
+ * object is gone, -EBADMSG when the chunk is corrupt (counted, queued for
+ * removal), -EIO on another LMDB error.
+ */
+int cache_lmdb_read_chunk(struct cache_lmdb *l,
+                          const struct cache_lmdb_ref *ref, uint32_t idx,
+                          void *buf, size_t cap);
+
+/*
+ * Queues the removal of every variant of key (async: lookups may still find
+ * them until the writer's next commit). Returns 0, or -EAGAIN when the queue
+ * is full. Removals are kept and retried while writes are disabled.
+ */
+int cache_lmdb_remove_key(struct cache_lmdb *l, uint64_t hash, const char *key,
+                          size_t key_len);
+
+/*
+ * Blocks until everything queued before the call is committed (or
+ * dropped). For shutdown, admin and tests; never on the request path.
+ */
+void cache_lmdb_flush(struct cache_lmdb *l);
+
+/* Fills *st; the gauges are read in a read transaction. */
+void cache_lmdb_stats(struct cache_lmdb *l, struct cache_lmdb_stats *st);
+
+#endif
