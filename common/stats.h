@@ -39,6 +39,8 @@
     X(ST_CACHE_REVALIDATED, "cache_revalidated")                           \
     X(ST_CACHE_STALE_ERROR, "cache_stale_if_error")                        \
     X(ST_CACHE_TOO_BIG, "cache_too_big")                                   \
+    X(ST_CACHE_DISK_HIT, "cache_disk_hit")                                 \
+    X(ST_CACHE_DISK_DROP, "cache_disk_store_dropped")                      \
     X(ST_CACHE_INVALIDATE, "cache_invalidate")                             \
     X(ST_CONF_RELOAD, "config_reload")                                     \
     X(ST_CONF_RELOAD_FAIL, "config_reload_fail")

@@ -60,6 +60,7 @@ conf_snap_free(struct conf **cp)
     free(c->access_log);
     free(c->node_id);
     free(c->cache.targeted_field);
+    free(c->cache.disk.path);
     free(c->source);
     c->magic = 0;
     free((struct conf_snap *)c);

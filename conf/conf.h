@@ -46,6 +46,19 @@ struct conf_upstream {
 /* How a site's cache key treats the query (the parameters after "?"). */
 enum conf_query_mode { CONF_QUERY_KEEP, CONF_QUERY_SORT, CONF_QUERY_DROP };
 
+/* How the disk tier syncs its LMDB environment (conf/README.md). */
+enum conf_disk_durability { CONF_DISK_SAFE, CONF_DISK_FAST, CONF_DISK_SYNC };
+
+/* `cache.disk:`, the LMDB disk tier. */
+struct conf_disk {
+    char *path;                /* NULL: no disk tier */
+    uint64_t size;             /* default 20 GiB */
+    unsigned high_pct, low_pct;/* defaults 90, 75 */
+    enum conf_disk_durability durability; /* default safe */
+    uint32_t sync_interval_ms; /* default 1000 */
+    bool rebuild_incompatible; /* default false */
+};
+
 /*
  * Top-level `cache:`. The edge turns these into the cache's own structs;
  * conf knows nothing of cache/.
@@ -62,6 +75,7 @@ struct conf_cache {
     bool strip_targeted;      /* remove CDN-Cache-Control, targeted_field and
                                  Surrogate-Control before responses reach
                                  clients (default true) */
+    struct conf_disk disk;
 };
 
 /*

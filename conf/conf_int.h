@@ -135,6 +135,7 @@ enum conf_type {
     CONF_T_HOSTS,    /* host pattern, or list of them */
     CONF_T_FIELD,    /* HTTP field name of this node's own */
     CONF_T_QUERY,    /* keep | sort | drop: enum conf_query_mode */
+    CONF_T_DURABILITY, /* safe | fast | sync: enum conf_disk_durability */
     CONF_T_QUERY_NAMES, /* query parameter names, or list; may be empty */
     CONF_T_MAP,      /* nested section, same base struct */
     CONF_T_SITES,

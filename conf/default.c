@@ -83,6 +83,15 @@ conf_default_set(struct conf *c)
         .hit_for_pass_ms = 10 * SEC,
         .targeted_field = xstrdup("Strata-Cache-Control"),
         .strip_targeted = true,
+        .disk = {
+            .path = NULL,
+            .size = 20 * GIB,
+            .high_pct = 90,
+            .low_pct = 75,
+            .durability = CONF_DISK_SAFE,
+            .sync_interval_ms = 1 * SEC,
+            .rebuild_incompatible = false,
+        },
     };
 }
 

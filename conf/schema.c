@@ -65,6 +65,23 @@ static const struct conf_key upstream_keys[] = {
     TIMEOUT("keepalive_timeout", struct conf, upstream.keepalive_timeout_ms),
 };
 
+/* low_watermark stops at 98 as it must stay below high_watermark. */
+static const struct conf_key disk_keys[] = {
+    STR("path", CONF_T_PATH, struct conf, cache.disk.path),
+    INT("size", CONF_T_SIZE, struct conf, cache.disk.size, 16 * MIB,
+        UINT64_MAX),
+    INT("high_watermark", CONF_T_UINT, struct conf, cache.disk.high_pct, 50,
+        99),
+    INT("low_watermark", CONF_T_UINT, struct conf, cache.disk.low_pct, 10, 98),
+    INT("durability", CONF_T_DURABILITY, struct conf, cache.disk.durability, 0,
+        0),
+    INT("sync_interval", CONF_T_DURATION, struct conf,
+        cache.disk.sync_interval_ms, 10, 3600 * 1000),
+    BOOL("rebuild_incompatible", struct conf, cache.disk.rebuild_incompatible),
+};
+
+static const struct conf_section disk_sec = SECTION("in cache.disk", disk_keys);
+
 static const struct conf_key cache_keys[] = {
     BOOL("enabled", struct conf, cache.enabled),
     INT("memory", CONF_T_SIZE, struct conf, cache.memory, MIB, UINT64_MAX),
@@ -74,6 +91,7 @@ static const struct conf_key cache_keys[] = {
         DUR_MAX),
     STR("targeted_field", CONF_T_FIELD, struct conf, cache.targeted_field),
     BOOL("strip_targeted", struct conf, cache.strip_targeted),
+    SUB("disk", disk_sec),
 };
 
 static const struct conf_key site_cache_keys[] = {
@@ -323,16 +341,23 @@ limits_check(struct conf_ctx *x, const struct conf_node *root)
                  "header_section", l->header_section);
 }
 
-/* The RAM tier must be able to hold its largest object. */
+/* The RAM tier must be able to hold its largest object, and disk eviction
+   must stop below where it starts. */
 static void
 cache_check(struct conf_ctx *x, const struct conf_node *root)
 {
     const struct conf_cache *cc = &x->c->cache;
-    struct pair p = { x, conf_node_get(root, "cache"), "cache", CONF_T_SIZE };
+    const struct conf_node *cache = conf_node_get(root, "cache");
+    struct pair p = { x, cache, "cache", CONF_T_SIZE };
+    struct pair pd = { x, conf_node_get(cache, "disk"), "cache.disk",
+                       CONF_T_UINT };
 
     if (cc->max_object > cc->memory)
         pair_err(&p, "max_object", cc->max_object, "must not exceed",
                  "memory", cc->memory);
+    if (cc->disk.low_pct >= cc->disk.high_pct)
+        pair_err(&pd, "low_watermark", cc->disk.low_pct, "must be below",
+                 "high_watermark", cc->disk.high_pct);
 }
 
 /* min_ttl <= default_ttl <= max_ttl, among those set (-1 is unset). */

@@ -1,9 +1,9 @@
 /*
  * Values: one converter per key type (integers, sizes, durations, names,
- * paths, levels, booleans, address and host lists, field names, query
- * modes and query parameter lists). Each checks its node,
- * reports what is wrong with it at its position, and stores only a valid
- * value, so a bad value leaves the default in place.
+ * paths, levels, booleans, address and host lists, field names, enums
+ * (query modes, disk durability) and query parameter lists). Each checks
+ * its node, reports what is wrong with it at its position, and stores only
+ * a valid value, so a bad value leaves the default in place.
  */
 #include "config.h"
 
@@ -334,33 +334,54 @@ apply_field(const struct conf_dest *d, const struct conf_node *v)
     str_store(d, xstrdup(s));
 }
 
+static const char *const query_names[] = { [CONF_QUERY_KEEP] = "keep",
+                                           [CONF_QUERY_SORT] = "sort",
+                                           [CONF_QUERY_DROP] = "drop" };
+static const char *const durability_names[] = { [CONF_DISK_SAFE] = "safe",
+                                                [CONF_DISK_FAST] = "fast",
+                                                [CONF_DISK_SYNC] = "sync" };
+
+/* Enum-valued key types: the value names in enum order. */
+static const struct {
+    const char *const *names;
+    size_t n;
+    const char *what; /* for reports */
+} enums[] = {
+    [CONF_T_QUERY] = { query_names, ARRAY_LEN(query_names),
+                       "keep, sort or drop" },
+    [CONF_T_DURABILITY] = { durability_names, ARRAY_LEN(durability_names),
+                            "safe, fast or sync" },
+};
+
+_Static_assert(sizeof(enum conf_query_mode) == sizeof(uint32_t) &&
+                   sizeof(enum conf_disk_durability) == sizeof(uint32_t),
+               "apply_enum() stores enums as uint32_t");
+
+/* Stores the index of the name v holds. */
 static void
-apply_query(const struct conf_dest *d, const struct conf_node *v)
+apply_enum(const struct conf_dest *d, const struct conf_node *v)
 {
-    static const char *const names[] = { [CONF_QUERY_KEEP] = "keep",
-                                         [CONF_QUERY_SORT] = "sort",
-                                         [CONF_QUERY_DROP] = "drop" };
-    const char *s = conf_value_scalar(d, v, "keep, sort or drop"), *hint;
+    const char *const *names = enums[d->k->type].names;
+    const char *what = enums[d->k->type].what, *hint;
+    size_t n = enums[d->k->type].n;
+    const char *s = conf_value_scalar(d, v, what);
     char q[64];
 
     if (s == NULL)
         return;
-    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(s, names[i]) == 0) {
-            enum conf_query_mode m = (enum conf_query_mode)i;
-
-            memcpy(d->base + d->k->off, &m, sizeof m);
+            uint_store(d, i);
             return;
         }
     }
     conf_text_quote(s, q, sizeof q);
-    hint = conf_hint_pick(s, names, ARRAY_LEN(names));
+    hint = conf_hint_pick(s, names, n);
     if (hint != NULL)
-        conf_ctx_err(d->x, v, "%s must be keep, sort or drop, not '%s' "
-                     "(did you mean '%s'?)", d->qname, q, hint);
+        conf_ctx_err(d->x, v, "%s must be %s, not '%s' (did you mean "
+                     "'%s'?)", d->qname, what, q, hint);
     else
-        conf_ctx_err(d->x, v, "%s must be keep, sort or drop, not '%s'",
-                     d->qname, q);
+        conf_ctx_err(d->x, v, "%s must be %s, not '%s'", d->qname, what, q);
 }
 
 /* True when pattern p ("utm_*") matches every name s matches. */
@@ -463,8 +484,8 @@ conf_value_apply(const struct conf_dest *d, const struct conf_node *v)
     case CONF_T_FIELD:
         apply_field(d, v);
         break;
-    case CONF_T_QUERY:
-        apply_query(d, v);
+    case CONF_T_QUERY: case CONF_T_DURABILITY:
+        apply_enum(d, v);
         break;
     case CONF_T_QUERY_NAMES:
         apply_query_names(d, v);

@@ -138,6 +138,33 @@ fetch(struct conn *c)
     on_wake(-1, 0, c); /* the outcome may be known already */
 }
 
+/*
+ * The disk tier, after a RAM miss: a hit is copied once into RAM chunks and
+ * promoted into the RAM tier (S3-FIFO admission decides how long it stays).
+ * Only objects filled in RAM are stored, so a disk object is at most
+ * cache.max_object (as configured when it was stored).
+ */
+static struct cache_obj *
+disk_lookup(struct conn *c, bool *key_seen)
+{
+    struct creq *q = c->cq;
+    bool seen = false;
+    struct cache_obj *o;
+
+    o = cache_lmdb_lookup(c->w->srv->disk, q->key.hash, q->key.buf, q->key.len,
+                          match_vary, c, &seen, (uint64_t)clock_wall_ms());
+    *key_seen = *key_seen || seen;
+    if (o == NULL)
+        return NULL;
+    if (o->meta.flags & EDGE_META_HIT_FOR_PASS) {
+        cache_obj_unref(&o);
+        return NULL;
+    }
+    stat_inc(ST_CACHE_DISK_HIT);
+    (void)cache_ram_insert(c->w->srv->ram, o);
+    return o;
+}
+
 static void
 serve_found(struct conn *c, struct cache_obj *o)
 {
@@ -211,6 +238,8 @@ cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
             return;
         }
     }
+    if (o == NULL && c->w->srv->disk != NULL)
+        o = disk_lookup(c, &key_seen);
     if (o != NULL) {
         serve_found(c, o);
         return;
@@ -369,6 +398,8 @@ drop_url(struct conn *c, const char *v, size_t len)
         memcmp(k.buf, q->key.buf, k.path_off) != 0)
         return;
     cache_ram_remove_key(c->w->srv->ram, k.hash, k.buf, k.len);
+    if (c->w->srv->disk != NULL)
+        (void)cache_lmdb_remove_key(c->w->srv->disk, k.hash, k.buf, k.len);
 }
 
 void
@@ -380,6 +411,8 @@ cache_flow_invalidate(struct conn *c, const struct h1_response *rsp)
     if (q == NULL || q->key.len == 0 || rsp->status < 200 || rsp->status >= 400)
         return;
     cache_ram_remove_key(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len);
+    if (c->w->srv->disk != NULL)
+        (void)cache_lmdb_remove_key(c->w->srv->disk, q->key.hash, q->key.buf, q->key.len);
     for (size_t i = 0; i < ARRAY_LEN(names); i++) {
         const struct h1_field *f = h1_field_find(rsp->fields, rsp->n_fields, names[i]);
 

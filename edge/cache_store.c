@@ -22,6 +22,15 @@
 /* Followers are woken per this many new body bytes. */
 #define NOTIFY_STEP (128 * 1024)
 
+/* Queues a complete object for the disk tier; never waits for the disk. */
+static void
+store_disk(struct conn *c, struct cache_obj *o)
+{
+    if (c->w->srv->disk != NULL &&
+        cache_lmdb_store(c->w->srv->disk, o, (uint64_t)clock_wall_ms()) != 0)
+        stat_inc(ST_CACHE_DISK_DROP);
+}
+
 /* Hit-for-pass: later requests for the key skip the queue for a while. */
 static void
 mark_hit_for_pass(struct conn *c)
@@ -233,6 +242,7 @@ cache_flow_on_response(struct conn *c, const struct h1_response *rsp)
         if (o != NULL) {
             stat_inc(ST_CACHE_REVALIDATED);
             (void)cache_ram_insert(c->w->srv->ram, o);
+            store_disk(c, o);
             cache_obj_unref(&q->obj);
             q->obj = o;
             return send_stale(c, 304, "revalidated");
@@ -295,6 +305,7 @@ cache_flow_on_body_end(struct conn *c, bool complete)
         stat_inc(ST_CACHE_STORE);
         if (cache_ram_insert(c->w->srv->ram, o) != 0)
             stat_inc(ST_CACHE_TOO_BIG);
+        store_disk(c, o);
     }
     if (q->busy != NULL) {
         cache_busy_notify(q->busy);

@@ -20,6 +20,7 @@
 
 #include "cache/busy.h"
 #include "cache/key.h"
+#include "cache/lmdb_tier.h"
 #include "cache/obj.h"
 #include "cache/policy.h"
 #include "cache/ram.h"
@@ -60,6 +61,7 @@ struct server {
     unsigned n_workers;
     struct access_log *alog;
     struct cache_ram *ram;   /* NULL when caching is off at start */
+    struct cache_lmdb *disk; /* NULL without cache.disk */
     struct cache_busy *busy;
     struct event *ev_term, *ev_int, *ev_hup;
     bool stopping;

@@ -134,6 +134,35 @@ start_workers(struct server *s, int *fds)
     return 0;
 }
 
+static int
+open_disk(struct server *s, const struct conf *c)
+{
+    static const enum cache_lmdb_durability dur[] = {
+        [CONF_DISK_SAFE] = CACHE_LMDB_SAFE,
+        [CONF_DISK_FAST] = CACHE_LMDB_FAST,
+        [CONF_DISK_SYNC] = CACHE_LMDB_SYNC,
+    };
+    struct cache_lmdb_conf cf = {
+        .path = c->cache.disk.path,
+        .map_bytes = c->cache.disk.size,
+        .high_pct = c->cache.disk.high_pct,
+        .low_pct = c->cache.disk.low_pct,
+        .durability = dur[c->cache.disk.durability],
+        .sync_interval_ms = c->cache.disk.sync_interval_ms,
+        .rebuild_incompatible = c->cache.disk.rebuild_incompatible,
+    };
+    int err = 0;
+
+    s->disk = cache_lmdb_open(&cf, &err);
+    if (s->disk == NULL) {
+        log_err("disk cache %s: %s", cf.path, strerror(-err));
+        return -1;
+    }
+    log_info("disk cache %s (%llu MiB map)", cf.path,
+             (unsigned long long)(cf.map_bytes >> 20));
+    return 0;
+}
+
 static void
 server_free(struct server *s)
 {
@@ -144,6 +173,7 @@ server_free(struct server *s)
     if (s->ev_int) event_free(s->ev_int);
     if (s->ev_hup) event_free(s->ev_hup);
     access_log_close(&s->alog);
+    cache_lmdb_close(&s->disk); /* after the workers: commits what is queued */
     cache_ram_free(&s->ram);
     cache_busy_free(&s->busy);
     conf_unref(&s->conf);
@@ -168,6 +198,8 @@ server_run(const char *conf_path, struct conf *conf)
     if (conf->cache.enabled) {
         s.ram = cache_ram_new(conf->cache.memory, conf->cache.max_object);
         s.busy = cache_busy_new();
+        if (conf->cache.disk.path != NULL && open_disk(&s, conf) != 0)
+            goto out;
     }
     s.ev_term = evsignal_new(s.base, SIGTERM, on_signal, &s);
     s.ev_int = evsignal_new(s.base, SIGINT, on_signal, &s);
