@@ -26,8 +26,6 @@
 #include "edge/edge_int.h"
 
 #define LINGER_MS 2000
-/* Input read ahead of the parser: enough for the largest head allowed. */
-#define CLIENT_READ_HIGH (128 * 1024)
 
 static void handle_input(struct conn *c);
 
@@ -57,6 +55,7 @@ conn_free(struct conn *c)
     if (c->wc != NULL)
         worker_conf_release(c->w, c->wc);
     event_free(c->timer);
+    conn_read_free(c);
     bufferevent_free(c->bev);
     if (c->pair_peer != NULL)
         bufferevent_free(c->pair_peer);
@@ -85,7 +84,7 @@ start_linger(struct conn *c)
     c->state = CS_LINGER;
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_disable(c->bev, EV_WRITE);
-    bufferevent_enable(c->bev, EV_READ);
+    conn_read_enable(c, true);
     evbuffer_drain(bufferevent_get_input(c->bev),
                    evbuffer_get_length(bufferevent_get_input(c->bev)));
     arm_timer(c, LINGER_MS);
@@ -108,7 +107,7 @@ wait_next_request(struct conn *c)
     memset(&c->scan, 0, sizeof c->scan);
     arm_timer(c, cur_conf(c)->limits.idle_timeout_ms);
     conn_set_timeouts(c, 0);
-    bufferevent_enable(c->bev, EV_READ);
+    conn_read_enable(c, true);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         handle_input(c);
 }
@@ -149,7 +148,7 @@ conn_response_done(struct conn *c, bool can_keep_alive)
         /* Sent, but the object is still filling from this upstream. */
         c->done_pending = true;
         c->done_keep = can_keep_alive;
-        bufferevent_disable(c->bev, EV_READ);
+        conn_read_enable(c, false);
         return;
     }
     c->done_pending = false;
@@ -168,7 +167,7 @@ conn_response_done(struct conn *c, bool can_keep_alive)
     }
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > EDGE_OUT_LOW) {
         c->state = CS_FLUSH; /* the write callback resumes reading */
-        bufferevent_disable(c->bev, EV_READ);
+        conn_read_enable(c, false);
         return;
     }
     wait_next_request(c);
@@ -338,12 +337,9 @@ handle_input(struct conn *c)
     route(c, (size_t)rc);
 }
 
-static void
-on_read(struct bufferevent *bev, void *arg)
+void
+conn_input(struct conn *c)
 {
-    struct conn *c = arg;
-
-    (void)bev;
     switch (c->state) {
     case CS_HEAD:
         handle_input(c);
@@ -398,12 +394,9 @@ on_write(struct bufferevent *bev, void *arg)
     conn_on_drained(c);
 }
 
-static void
-on_event(struct bufferevent *bev, short what, void *arg)
+void
+conn_event(struct conn *c, short what)
 {
-    struct conn *c = arg;
-
-    (void)bev;
     if (what & BEV_EVENT_TIMEOUT) {
         stat_inc(what & BEV_EVENT_READING ? ST_CONN_TIMEOUT_BODY : ST_CONN_TIMEOUT_IDLE);
         if (c->state == CS_PROXY)
@@ -415,13 +408,27 @@ on_event(struct bufferevent *bev, short what, void *arg)
         /* Half close after a whole request: answer, then close. The proxy
          * decides whether the request was complete. */
         c->peer_eof = true;
-        bufferevent_disable(c->bev, EV_READ);
+        conn_read_enable(c, false);
         proxy_on_client_read(c);
         return;
     }
     if (c->state == CS_PROXY)
         proxy_on_client_gone(c);
     conn_free(c);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_input(arg);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    conn_event(arg, what);
 }
 
 static void
@@ -450,6 +457,11 @@ conn_set_timeouts(struct conn *c, uint32_t read_ms)
     struct timeval rt = { read_ms / 1000, (read_ms % 1000) * 1000 };
     struct timeval wt = { send_ms / 1000, (send_ms % 1000) * 1000 };
 
+    if (c->ev_read != NULL) {
+        conn_read_timeout(c, read_ms);
+        bufferevent_set_timeouts(c->bev, NULL, &wt);
+        return;
+    }
     bufferevent_set_timeouts(c->bev, read_ms ? &rt : NULL, &wt);
 }
 
@@ -481,7 +493,7 @@ conn_new(struct worker *w, struct bufferevent *bev, const char *peer)
     c->timer = evtimer_new(w->base, on_timer, c);
     ASSERT(c->bev != NULL && c->timer != NULL);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, CLIENT_READ_HIGH);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
     /* libevent's 16 KiB default per write turns a big body into many
      * syscalls; a write may take what the socket buffer takes. */
     bufferevent_set_max_single_write(c->bev, EDGE_OUT_HIGH);
@@ -495,13 +507,14 @@ conn_new(struct worker *w, struct bufferevent *bev, const char *peer)
     /* The first request gets the header deadline from the first byte on;
      * until then the connection is idle. */
     arm_timer(c, conf->limits.header_timeout_ms);
-    bufferevent_enable(c->bev, EV_READ);
+    conn_read_enable(c, true);
     return c;
 }
 
 void
 conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
 {
+    struct conn *c;
     struct bufferevent *bev;
     char peer[64];
     int one = 1;
@@ -511,7 +524,11 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
     ASSERT(bev != NULL);
-    conn_flush_direct(conn_new(w, bev, peer));
+    c = conn_new(w, bev, peer);
+    conn_flush_direct(c);
+    conn_read_direct(c);
+    c->reading = false;
+    conn_read_enable(c, true);
 }
 
 struct conn *

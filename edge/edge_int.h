@@ -165,6 +165,10 @@ struct conn {
     bool is_head;        /* current request is HEAD: no body in responses */
     bool internal;       /* a request the node makes itself (revalidation) */
     bool direct;         /* output written by conn_flush, not libevent */
+    struct event *ev_read; /* own read event (sockets): see conn_read.c */
+    bool reading;        /* ev_read wanted */
+    bool read_full;      /* paused: input at CONN_READ_HIGH */
+    uint32_t read_ms;    /* read deadline, 0 none */
     bool dirty;          /* queued on the worker's flush list */
     TAILQ_ENTRY(conn) dirty_link;
     struct bufferevent *pair_peer; /* internal: the node's end of the pair */
@@ -203,6 +207,17 @@ void conn_abort(struct conn *c);
 void conn_drain(struct conn *c);
 /* What the connection's state does once its output has drained. */
 void conn_on_drained(struct conn *c);
+
+/* Input arrived / a socket event (EOF, error, timeout) for c. */
+void conn_input(struct conn *c);
+void conn_event(struct conn *c, short what);
+
+/* ---- conn_read.c: direct reads, no FIONREAD per read ---- */
+#define CONN_READ_HIGH (128 * 1024) /* input read ahead of the parser */
+void conn_read_direct(struct conn *c);
+void conn_read_enable(struct conn *c, bool on);
+void conn_read_timeout(struct conn *c, uint32_t ms);
+void conn_read_free(struct conn *c);
 
 /* ---- conn_flush.c: direct writes, one per connection and loop pass ---- */
 /* Switches c to direct writes (sockets only). */

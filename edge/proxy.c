@@ -403,7 +403,7 @@ on_up_write(struct bufferevent *bev, void *arg)
     (void)bev;
     if (px->client_paused && !px->req_done) {
         px->client_paused = false;
-        bufferevent_enable(px->c->bev, EV_READ);
+        conn_read_enable(px->c, true);
         pump_request(px);
     }
 }
@@ -569,7 +569,7 @@ pump_request(struct proxy *px)
         return;
     }
     if (evbuffer_get_length(out) > EDGE_OUT_HIGH) {
-        bufferevent_disable(c->bev, EV_READ);
+        conn_read_enable(c, false);
         px->client_paused = true;
     }
 }

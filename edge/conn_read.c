@@ -1,0 +1,124 @@
+/*
+ * Direct reads from clients. libevent's socket bufferevent asks the kernel
+ * how much is readable (ioctl FIONREAD) before every read: one syscall per
+ * request for nothing. Client sockets get their own read event instead,
+ * which recv()s straight into the bufferevent's input buffer and hands
+ * over to the connection's input handler; the input stays bounded by
+ * CONN_READ_HIGH (reading pauses above it and resumes once it is drained).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+
+#include "common/assert.h"
+#include "edge/edge_int.h"
+
+#define READ_SLICE (64 * 1024)
+
+static void
+arm(struct conn *c)
+{
+    struct timeval tv = { c->read_ms / 1000, (c->read_ms % 1000) * 1000 };
+
+    event_add(c->ev_read, c->read_ms ? &tv : NULL);
+}
+
+static void
+on_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t have = evbuffer_get_length(in);
+    struct evbuffer_iovec v;
+    ssize_t n;
+
+    if (what & EV_TIMEOUT) {
+        conn_event(c, BEV_EVENT_TIMEOUT | BEV_EVENT_READING);
+        return;
+    }
+    if (have >= CONN_READ_HIGH) {
+        event_del(c->ev_read); /* resumes once the input is drained */
+        c->read_full = true;
+        return;
+    }
+    /* A socket bufferevent keeps its input's end frozen for itself. */
+    evbuffer_unfreeze(in, 0);
+    if (evbuffer_reserve_space(in, READ_SLICE, &v, 1) < 1) {
+        evbuffer_freeze(in, 0);
+        return;
+    }
+    n = recv(fd, v.iov_base, v.iov_len, 0);
+    v.iov_len = n > 0 ? (size_t)n : 0;
+    evbuffer_commit_space(in, &v, 1);
+    evbuffer_freeze(in, 0);
+    if (n > 0)
+        conn_input(c);
+    else if (n == 0)
+        conn_event(c, BEV_EVENT_EOF | BEV_EVENT_READING);
+    else if (errno != EAGAIN && errno != EINTR)
+        conn_event(c, BEV_EVENT_ERROR | BEV_EVENT_READING);
+}
+
+/* The input was drained below the bound: read again if we paused. */
+static void
+on_in_changed(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct conn *c = arg;
+
+    if (info->n_deleted > 0 && c->read_full && c->reading &&
+        evbuffer_get_length(buf) < CONN_READ_HIGH) {
+        c->read_full = false;
+        arm(c);
+    }
+}
+
+void
+conn_read_direct(struct conn *c)
+{
+    bufferevent_disable(c->bev, EV_READ);
+    c->ev_read = event_new(c->w->base, bufferevent_getfd(c->bev), EV_READ | EV_PERSIST,
+                           on_sock_read, c);
+    ASSERT(c->ev_read != NULL);
+    evbuffer_add_cb(bufferevent_get_input(c->bev), on_in_changed, c);
+}
+
+void
+conn_read_enable(struct conn *c, bool on)
+{
+    if (c->ev_read == NULL) {
+        if (on)
+            bufferevent_enable(c->bev, EV_READ);
+        else
+            bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
+    if (on == c->reading)
+        return;
+    c->reading = on;
+    c->read_full = false;
+    if (on)
+        arm(c);
+    else
+        event_del(c->ev_read);
+}
+
+void
+conn_read_timeout(struct conn *c, uint32_t ms)
+{
+    if (c->ev_read == NULL || ms == c->read_ms)
+        return;
+    c->read_ms = ms;
+    if (c->reading && !c->read_full)
+        arm(c);
+}
+
+void
+conn_read_free(struct conn *c)
+{
+    if (c->ev_read != NULL)
+        event_free(c->ev_read);
+    c->ev_read = NULL;
+}
