@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,20 @@ load(const char *path, struct conf **out)
     return rc;
 }
 
+/*
+ * Cache bodies live in 256 KiB chunks that come and go with every
+ * promotion and eviction. glibc would serve each from mmap or trim the
+ * heap after frees, so every promotion paid fresh page faults (a 1 MiB
+ * disk hit cost 3.5x more). Keep freed chunk memory for reuse instead: the
+ * RAM budget bounds what is live, and the heap stays at its peak.
+ */
+static void
+tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -71,6 +86,7 @@ main(int argc, char **argv)
         fprintf(stderr, "strata: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    tune_malloc();
     if (load(path, &conf) != 0)
         return 1;
     if (check) {
