@@ -22,46 +22,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "edge/edge_int.h"
-
-#define PROXY_MAGIC 0x70727879u
-#define RSP_MAX_FIELDS 256
-#define MAX_TRIES 2
-
-enum up_state { UP_SENDING, UP_BODY };
-
-struct proxy {
-    unsigned magic;
-    struct conn *c;
-    const struct conf_site *site;
-    const struct conf *conf;
-    struct upstream_conn *uc;
-    struct evbuffer *head; /* upstream request head, kept for a retry */
-    enum up_state st;
-    unsigned tries;
-    unsigned server;
-    bool retryable;
-    bool got_byte;  /* any response byte arrived */
-    bool head_sent; /* client response head written */
-    bool paused;    /* upstream read paused by client backpressure */
-    bool client_paused; /* client read paused by upstream backpressure */
-    bool store;     /* the body fills a cache object, not the client */
-    bool detached;  /* the client is answered from the cache */
-    bool done;      /* upstream side finished (store / detached) */
-    bool store_failed; /* the object grew past what RAM may hold */
-    /* request body */
-    enum h1_body req_body;
-    uint64_t req_left;
-    uint64_t req_total;
-    struct h1_chunked req_ch;
-    bool req_done;
-    /* response */
-    struct h1_scan rscan;
-    struct h1_response rsp;
-    uint64_t rsp_left;
-    struct h1_chunked rsp_ch;
-    bool rsp_chunk_out;
-    struct h1_field rfields[RSP_MAX_FIELDS];
-};
+#include "edge/proxy_int.h"
 
 static const struct h1_limits rsp_limits = {
     .request_line = 16384,
@@ -71,7 +32,6 @@ static const struct h1_limits rsp_limits = {
 };
 
 static void send_to_server(struct proxy *px);
-static void pump_request(struct proxy *px);
 
 static bool
 idempotent(enum h1_method m)
@@ -120,8 +80,8 @@ proxy_destroy(struct proxy **pp)
 }
 
 /* Failed before the client saw a response head: answer with status. */
-static void
-fail_early(struct proxy *px, int status)
+void
+proxy_fail_early(struct proxy *px, int status)
 {
     struct conn *c = px->c;
 
@@ -203,36 +163,6 @@ move_body(struct proxy *px, struct evbuffer *in, size_t n)
     px->c->bytes_out += n;
 }
 
-/* Walks chunked framing in `in`; payload runs go to move(). Returns 1 when
- * the body ended, 0 when more input is needed, -1 on bad framing. */
-static int
-walk_chunked(struct h1_chunked *ch, struct evbuffer *in,
-             void (*move)(struct proxy *, struct evbuffer *, size_t),
-             struct proxy *px)
-{
-    size_t avail;
-
-    while (!ch->done && (avail = evbuffer_get_length(in)) > 0) {
-        struct evbuffer_iovec v;
-        int rc;
-
-        if (ch->data_left > 0) {
-            size_t n = ch->data_left < avail ? (size_t)ch->data_left : avail;
-
-            move(px, in, n);
-            h1_chunked_skip_data(ch, n);
-            continue;
-        }
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        rc = h1_chunked_parse(ch, v.iov_base, v.iov_len);
-        if (rc < 0)
-            return -1;
-        evbuffer_drain(in, (size_t)rc);
-    }
-    return ch->done ? 1 : 0;
-}
-
 static void
 pause_if_full(struct proxy *px)
 {
@@ -275,7 +205,7 @@ pump_response(struct proxy *px)
         break;
     }
     case H1_BODY_CHUNKED:
-        rc = walk_chunked(&px->rsp_ch, in, move, px);
+        rc = proxy_walk_chunked(&px->rsp_ch, in, move, px);
         break;
     case H1_BODY_EOF:
         if (avail > 0)
@@ -369,7 +299,7 @@ read_response_head(struct proxy *px)
         }
         if (rc < 0) {
             stat_inc(ST_UP_BAD_RESPONSE);
-            fail_early(px, 502);
+            proxy_fail_early(px, 502);
             return;
         }
         px->st = UP_BODY;
@@ -404,7 +334,7 @@ on_up_write(struct bufferevent *bev, void *arg)
     if (px->client_paused && !px->req_done) {
         px->client_paused = false;
         conn_read_enable(px->c, true);
-        pump_request(px);
+        proxy_pump_request(px);
     }
 }
 
@@ -424,7 +354,7 @@ retry_or_fail(struct proxy *px, int status)
         return;
     }
     (void)c;
-    fail_early(px, status);
+    proxy_fail_early(px, status);
 }
 
 static void
@@ -456,7 +386,7 @@ on_up_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_TIMEOUT) {
         stat_inc(ST_UP_TIMEOUT);
         drop_upstream(px);
-        fail_early(px, 504);
+        proxy_fail_early(px, 504);
         return;
     }
     if (!px->uc->connected && !px->uc->reused)
@@ -515,63 +445,7 @@ send_to_server(struct proxy *px)
         return; /* the whole head went out: no EPOLLOUT round trip */
     }
     bufferevent_enable(px->uc->bev, EV_READ | EV_WRITE);
-    pump_request(px);
-}
-
-static void
-move_req_chunk(struct proxy *px, struct evbuffer *in, size_t n)
-{
-    struct evbuffer *out = bufferevent_get_output(px->uc->bev);
-
-    evbuffer_add_printf(out, "%zx\r\n", n);
-    evbuffer_remove_buffer(in, out, n);
-    evbuffer_add(out, "\r\n", 2);
-    px->req_total += n;
-}
-
-static void
-pump_request(struct proxy *px)
-{
-    struct conn *c = px->c;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    struct evbuffer *out;
-    int rc;
-
-    if (px->req_done || px->uc == NULL)
-        return;
-    out = bufferevent_get_output(px->uc->bev);
-    if (px->req_body == H1_BODY_LENGTH) {
-        size_t avail = evbuffer_get_length(in);
-        size_t n = px->req_left < avail ? (size_t)px->req_left : avail;
-
-        evbuffer_remove_buffer(in, out, n);
-        px->req_left -= n;
-        px->req_total += n;
-        px->req_done = px->req_left == 0;
-    } else {
-        rc = walk_chunked(&px->req_ch, in, move_req_chunk, px);
-        if (rc < 0 || px->req_total > px->conf->limits.request_body) {
-            stat_inc(ST_REQ_BAD);
-            fail_early(px, rc < 0 ? 400 : 413);
-            return;
-        }
-        if (rc == 1) {
-            evbuffer_add(out, "0\r\n\r\n", 5);
-            px->req_done = true;
-        }
-    }
-    if (px->req_done) {
-        conn_set_timeouts(c, 0);
-        return;
-    }
-    if (c->peer_eof) {
-        conn_abort(c); /* the client went away mid-body */
-        return;
-    }
-    if (evbuffer_get_length(out) > EDGE_OUT_HIGH) {
-        conn_read_enable(c, false);
-        px->client_paused = true;
-    }
+    proxy_pump_request(px);
 }
 
 void
@@ -633,19 +507,6 @@ proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
     if (!px->req_done)
         conn_set_timeouts(c, conf->limits.body_timeout_ms);
     send_to_server(px);
-}
-
-void
-proxy_on_client_read(struct conn *c)
-{
-    struct proxy *px = c->px;
-
-    if (px == NULL)
-        return;
-    if (!px->req_done)
-        pump_request(px);
-    else if (c->peer_eof)
-        c->keep_alive = false;
 }
 
 void
