@@ -16,41 +16,12 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "tests/unit/conf_test_util.h"
 
 #define ORIGIN "origin: \"127.0.0.1:9\""
 
-static struct conf *
-load_ok(const char *yaml)
-{
-    struct conf_errors e = { 0 };
-    struct conf *c = NULL;
-    int rc = conf_load_string("t.yaml", yaml, strlen(yaml), &c, &e);
-
-    for (size_t i = 0; i < e.n; i++)
-        print_error("unexpected: %s\n", e.msgs[i]);
-    assert_int_equal(rc, 0);
-    assert_int_equal(e.n, 0);
-    return c;
-}
-
-static void
-expect_errors(const char *yaml, const char *want)
-{
-    struct conf_errors e = { 0 };
-    struct conf *c = NULL;
-    char got[4096] = "";
-
-    assert_int_equal(conf_load_string("t.yaml", yaml, strlen(yaml), &c, &e),
-                     -EINVAL);
-    assert_null(c);
-    for (size_t i = 0; i < e.n; i++) {
-        assert_true(strlen(got) + strlen(e.msgs[i]) + 2 < sizeof got);
-        strcat(got, e.msgs[i]);
-        strcat(got, "\n");
-    }
-    conf_errors_free(&e);
-    assert_string_equal(got, want);
-}
+#define load_ok conf_test_load_ok
+#define expect_errors conf_test_expect_errors
 
 /* The name of the site found for host, or "-" for none. */
 static const char *
