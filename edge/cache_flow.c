@@ -364,6 +364,7 @@ cache_flow_end(struct conn *c)
     q->mode = CQ_NONE;
     q->prejoined = false;
     q->revalidate = false;
+    q->key.len = 0; /* the next request on this connection has its own */
 }
 
 void
@@ -408,7 +409,8 @@ cache_flow_invalidate(struct conn *c, const struct h1_response *rsp)
     struct creq *q = c->cq;
     static const char *const names[] = { "location", "content-location" };
 
-    if (q == NULL || q->key.len == 0 || rsp->status < 200 || rsp->status >= 400)
+    if (q == NULL || q->key.len == 0 ||
+        !cache_response_invalidates(c->req.method, rsp->status))
         return;
     cache_ram_remove_key(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len);
     if (c->w->srv->disk != NULL)

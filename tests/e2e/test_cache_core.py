@@ -273,3 +273,15 @@ def test_cache_disabled_for_site(tmp_path):
         assert e.origin_stats()["requests"] == 2
     finally:
         assert e.stop() == 0
+
+
+def test_only_unsafe_methods_invalidate_on_a_kept_connection(edge):
+    path = "/keep?" + q(cc="max-age=60")
+    c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    for method, target in (("GET", path), ("OPTIONS", "/other"), ("GET", path)):
+        c.request(method, target)
+        r = c.getresponse()
+        r.read()
+    c.close()
+    assert status(r).startswith("strata; hit")
+    assert origin_count(edge) == 2  # the GET once, the OPTIONS once
