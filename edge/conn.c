@@ -119,7 +119,7 @@ log_access(struct conn *c)
     double ms = (double)(clock_mono_us() - c->t_start_us) / 1000.0;
     int n;
 
-    n = snprintf(line, sizeof line, "%s %s %s %s %s %d %llu %.3f %s %s\n",
+    n = snprintf(line, sizeof line, "%s %s %s %s %s %d %llu %.3f \"%s\" %s\n",
                  worker_log_time(c->w), c->peer, c->method, c->host[0] ? c->host : "-",
                  c->path, c->status, (unsigned long long)c->bytes_out, ms,
                  c->cache_status ? c->cache_status : "-",

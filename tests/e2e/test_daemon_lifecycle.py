@@ -192,3 +192,5 @@ def test_access_log_line(tmp_path):
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", f[0]), line
     assert "127.0.0.1 GET 127.0.0.1 /logged/path?size=7 200 7 " in line, line
     assert f[-1] == "127.0.0.1:%d" % e.origin.port
+    # Cache-Status has spaces: it is quoted so fields stay splittable.
+    assert re.search(r' "(strata; [^"]*|-)" 127\.0\.0\.1:\d+$', line), line
