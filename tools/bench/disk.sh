@@ -13,49 +13,12 @@ fill_n=${2:-1000000}
 command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
 command -v nginx >/dev/null || { echo "needs nginx: tools/install-deps.sh bench" >&2; exit 1; }
 
-oport=$(free_port); sport=$(free_port); nport=$(free_port)
-taskset -c 1 "$BUILD/tools/strata-origin" --listen "127.0.0.1:$oport" -q &
-pids+=($!)
-cat >"$work/strata.yaml" <<YAML
-workers: 1
-listen: ["127.0.0.1:$sport"]
-log: { level: warn }
-cache: { memory: 8MiB, max_object: 2MiB, disk: { path: $work/disk, size: 2GiB } }
-sites:
-  - name: bench
-    hosts: ["*"]
-    origin: ["127.0.0.1:$oport"]
-YAML
-taskset -c 0 "$BUILD/edge/strata" -c "$work/strata.yaml" &
-spid=$!; pids+=($spid)
-mkdir -p "$work/nginx/cache"
-cat >"$work/nginx/nginx.conf" <<NGX
-user root;
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    proxy_cache_path $work/nginx/cache keys_zone=c:64m max_size=2g inactive=1h;
-    upstream origin { server 127.0.0.1:$oport; keepalive 32; }
-    server {
-        listen 127.0.0.1:$nport;
-        location / {
-            proxy_pass http://origin;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_cache c;
-        }
-    }
-}
-NGX
-taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-npid=$!; pids+=($npid)
+start_origin
+start_strata "cache: { memory: 8MiB, max_object: 2MiB, disk: { path: $work/disk, size: 2GiB } }"
+start_nginx 2g
 for p in $oport $sport $nport; do wait_port "$p"; done
 sleep 0.5
-nworker=$(pgrep -P "$npid" | head -1)
+nworker=$(nginx_worker)
 
 run_load() { # pid port urls-file -> "rps cpu_us hit_ratio"
     local pid=$1 port=$2 urls=$3 t0 t1 hz

@@ -15,47 +15,11 @@ for t in wrk nginx haproxy varnishd; do
     command -v $t >/dev/null || { echo "needs $t: tools/install-deps.sh bench" >&2; exit 1; }
 done
 
-oport=$(free_port); sport=$(free_port); nport=$(free_port); hport=$(free_port); vport=$(free_port)
-taskset -c 1 "$BUILD/tools/strata-origin" --listen "127.0.0.1:$oport" -q &
-pids+=($!)
-cat >"$work/strata.yaml" <<YAML
-workers: 1
-listen: ["127.0.0.1:$sport"]
-log: { level: warn }
-cache: { memory: 512MiB, max_object: 4MiB }
-sites:
-  - name: bench
-    hosts: ["*"]
-    origin: ["127.0.0.1:$oport"]
-YAML
-taskset -c 0 "$BUILD/edge/strata" -c "$work/strata.yaml" &
-spid=$!; pids+=($spid)
+hport=$(free_port); vport=$(free_port)
+start_origin
+start_strata "cache: { memory: 512MiB, max_object: 4MiB }"
 
-mkdir -p "$work/nginx/cache"
-cat >"$work/nginx/nginx.conf" <<NGX
-user root;
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    proxy_cache_path $work/nginx/cache keys_zone=c:64m max_size=512m inactive=1h;
-    upstream origin { server 127.0.0.1:$oport; keepalive 32; }
-    server {
-        listen 127.0.0.1:$nport;
-        location / {
-            proxy_pass http://origin;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_cache c;
-        }
-    }
-}
-NGX
-taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-npid=$!; pids+=($npid)
+start_nginx 512m
 
 cat >"$work/haproxy.cfg" <<HAP
 global
@@ -88,7 +52,7 @@ vpid=$!; pids+=($vpid)
 
 for p in $oport $sport $nport $hport $vport; do wait_port "$p"; done
 sleep 1
-nworker=$(pgrep -P "$npid" | head -1)
+nworker=$(nginx_worker)
 vchild=$(pgrep -P "$vpid" | head -1)
 declare -A port=([strata]=$sport [nginx]=$nport [haproxy]=$hport [varnish]=$vport)
 declare -A pid=([strata]=$spid [nginx]=$nworker [haproxy]=$hpid [varnish]=${vchild:-$vpid})

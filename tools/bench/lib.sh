@@ -56,3 +56,69 @@ cpu = (t1 - t0) * 1e6 / hz / max(reqs, 1)
 print("%.0f %.3f %.3f %d %.1f %s" % (rps, p50, p99, reqs, cpu, errs.group(1) if errs else 0))
 PY
 }
+
+# strata-origin on CPU 1 at $oport (sets oport).
+start_origin() {
+    oport=$(free_port)
+    taskset -c 1 "$BUILD/tools/strata-origin" --listen "127.0.0.1:$oport" -q &
+    pids+=($!)
+}
+
+# strata with one worker on CPU 0 at $sport in front of $oport; $1 is the
+# config's cache line (e.g. 'cache: { enabled: false }'). Sets sport, spid.
+start_strata() {
+    sport=$(free_port)
+    cat >"$work/strata.yaml" <<YAML
+workers: 1
+listen: ["127.0.0.1:$sport"]
+log: { level: warn }
+$1
+sites:
+  - name: bench
+    hosts: ["*"]
+    origin: ["127.0.0.1:$oport"]
+YAML
+    taskset -c 0 "$BUILD/edge/strata" -c "$work/strata.yaml" &
+    spid=$!
+    pids+=($spid)
+}
+
+# nginx (one worker, CPU 0) at $nport as a keep-alive reverse proxy to
+# $oport; with $1 (a max_size such as 512m) it caches with proxy_cache.
+# Sets nport, npid; nginx_worker prints the worker's pid once it runs.
+start_nginx() {
+    local cache_path="" cache_use=""
+    nport=$(free_port)
+    mkdir -p "$work/nginx/cache"
+    if [ -n "${1:-}" ]; then
+        cache_path="proxy_cache_path $work/nginx/cache keys_zone=c:64m max_size=$1 inactive=1h;"
+        cache_use="proxy_cache c;"
+    fi
+    cat >"$work/nginx/nginx.conf" <<NGX
+user root;
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    $cache_path
+    upstream origin { server 127.0.0.1:$oport; keepalive 32; }
+    server {
+        listen 127.0.0.1:$nport;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            $cache_use
+        }
+    }
+}
+NGX
+    taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+    npid=$!
+    pids+=($npid)
+}
+
+nginx_worker() { pgrep -P "$npid" | head -1; }

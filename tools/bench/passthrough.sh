@@ -12,48 +12,13 @@ conns=${CONNS:-50}
 command -v wrk >/dev/null && command -v nginx >/dev/null ||
     { echo "needs wrk and nginx: tools/install-deps.sh bench" >&2; exit 1; }
 
-oport=$(free_port); sport=$(free_port); nport=$(free_port)
-taskset -c 1 "$BUILD/tools/strata-origin" --listen "127.0.0.1:$oport" -q &
-pids+=($!)
-cat >"$work/strata.yaml" <<YAML
-workers: 1
-listen: ["127.0.0.1:$sport"]
-log: { level: warn }
-cache: { enabled: false }
-sites:
-  - name: bench
-    hosts: ["*"]
-    origin: ["127.0.0.1:$oport"]
-YAML
-taskset -c 0 "$BUILD/edge/strata" -c "$work/strata.yaml" &
-spid=$!; pids+=($spid)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    upstream origin { server 127.0.0.1:$oport; keepalive 32; }
-    server {
-        listen 127.0.0.1:$nport;
-        location / {
-            proxy_pass http://origin;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering on;
-        }
-    }
-}
-NGX
-taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-npid=$!; pids+=($npid)
+start_origin
+start_strata "cache: { enabled: false }"
+start_nginx
 wait_port "$oport"; wait_port "$sport"; wait_port "$nport"
 # nginx forks its worker: measure the worker, not the master.
 sleep 0.3
-nworker=$(pgrep -P "$npid" | head -1)
+nworker=$(nginx_worker)
 
 url="/bench.html?size=$size"
 printf "pass-through, %d B bodies, %d conns, %ds x %d rounds\n" "$size" "$conns" "$dur" "$rounds"
