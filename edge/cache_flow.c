@@ -345,6 +345,19 @@ cache_flow_drain_head(struct conn *c)
 }
 
 void
+cache_flow_client_gone(struct conn *c)
+{
+    struct creq *q = c->cq;
+
+    if (q == NULL)
+        return;
+    if (q->busy != NULL)
+        cache_busy_unwait(q->busy, &q->waiter);
+    event_del(q->wake);
+    q->mode = CQ_NONE; /* nothing is sent any more; q->fill keeps filling */
+}
+
+void
 cache_flow_end(struct conn *c)
 {
     struct creq *q = c->cq;

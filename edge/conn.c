@@ -144,6 +144,14 @@ count_status(int status)
 void
 conn_response_done(struct conn *c, bool can_keep_alive)
 {
+    if (c->zombie) {
+        if (c->px != NULL && proxy_filling(c->px))
+            return; /* the fill still runs for the followers */
+        count_status(c->status);
+        log_access(c);
+        conn_free(c);
+        return;
+    }
     if (c->px != NULL && proxy_filling(c->px)) {
         /* Sent, but the object is still filling from this upstream. */
         c->done_pending = true;
@@ -394,9 +402,34 @@ on_write(struct bufferevent *bev, void *arg)
     conn_on_drained(c);
 }
 
+/*
+ * The client left while its request fills a cache object that other
+ * requests stream: shut the client side, and keep the connection (and its
+ * upstream exchange) until the fill ends, so the followers are not cut.
+ */
+static bool
+zombify(struct conn *c)
+{
+    if (c->state != CS_PROXY || c->px == NULL || !proxy_filling(c->px) || c->internal)
+        return false;
+    c->zombie = true;
+    cache_flow_client_gone(c);
+    conn_flush_stop(c);
+    conn_read_enable(c, false);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    evtimer_del(c->timer);
+    shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+    return true;
+}
+
 void
 conn_event(struct conn *c, short what)
 {
+    if (c->zombie)
+        return;
+    if (!(what & BEV_EVENT_EOF && c->state == CS_PROXY && !(what & BEV_EVENT_ERROR)) &&
+        zombify(c))
+        return;
     if (what & BEV_EVENT_TIMEOUT) {
         stat_inc(what & BEV_EVENT_READING ? ST_CONN_TIMEOUT_BODY : ST_CONN_TIMEOUT_IDLE);
         if (c->state == CS_PROXY)

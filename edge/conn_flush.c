@@ -37,6 +37,15 @@ conn_flush_direct(struct conn *c)
 }
 
 void
+conn_flush_stop(struct conn *c)
+{
+    conn_flush_forget(c);
+    if (c->direct)
+        evbuffer_remove_cb(bufferevent_get_output(c->bev), on_out_added, c);
+    c->direct = false;
+}
+
+void
 conn_flush_forget(struct conn *c)
 {
     if (c->dirty) {

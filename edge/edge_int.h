@@ -164,6 +164,7 @@ struct conn {
     bool peer_eof;       /* client shut its write side */
     bool is_head;        /* current request is HEAD: no body in responses */
     bool internal;       /* a request the node makes itself (revalidation) */
+    bool zombie;         /* client gone; kept until its cache fill ends */
     bool direct;         /* output written by conn_flush, not libevent */
     struct event *ev_read; /* own read event (sockets): see conn_read.c */
     bool reading;        /* ev_read wanted */
@@ -224,6 +225,8 @@ void conn_read_free(struct conn *c);
 void conn_flush_direct(struct conn *c);
 /* Drops c from the flush list (before it is freed). */
 void conn_flush_forget(struct conn *c);
+/* No more direct writes at all (the client is gone). */
+void conn_flush_stop(struct conn *c);
 /* The worker's flush event: writes every queued connection's output. */
 void conn_flush_run(evutil_socket_t fd, short what, void *arg);
 
@@ -316,6 +319,8 @@ void cache_flow_on_body_end(struct conn *c, bool complete);
  * when allowed and return true, else false. Publishes the failure. */
 bool cache_flow_on_fail(struct conn *c, int *status);
 int cache_flow_note_target(struct conn *c, const struct conf_site *site);
+/* The leader's client left: stop sending, keep filling. */
+void cache_flow_client_gone(struct conn *c);
 /* The request ends: releases objects, waiters, busy entries. */
 void cache_flow_end(struct conn *c);
 void cache_flow_free(struct conn *c);

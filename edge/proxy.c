@@ -103,7 +103,7 @@ fail_late(struct proxy *px)
         drop_upstream(px);
         cache_flow_on_body_end(px->c, false); /* readers see the cut */
         px->done = true;
-        if (px->c->done_pending)
+        if (px->c->done_pending || px->c->zombie)
             conn_response_done(px->c, false);
         return;
     }
@@ -117,11 +117,13 @@ finish_upstream(struct proxy *px, bool reuse)
 {
     struct conn *c = px->c;
 
+    /* Called once the whole body arrived: the object is complete whether
+     * or not the connection can be reused. */
     if (px->store)
-        cache_flow_on_body_end(c, reuse || px->rsp.body == H1_BODY_EOF);
+        cache_flow_on_body_end(c, true);
     upstream_conn_release(&px->uc, reuse, &px->conf->upstream);
     px->done = true;
-    if (c->done_pending)
+    if (c->done_pending || c->zombie)
         conn_response_done(c, c->done_keep);
 }
 

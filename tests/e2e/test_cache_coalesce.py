@@ -183,3 +183,36 @@ def test_stale_while_revalidate_in_background(tmp_path):
         assert r.getheader("Cache-Status").startswith("strata; hit") and ttl >= 0
     finally:
         assert e.stop() == 0
+
+
+def test_leader_client_leaving_does_not_cut_followers(tmp_path):
+    import socket
+    e = Edge(str(tmp_path))
+    size = 4 << 20
+    path = "/lead.bin?" + q(size=size, cc="max-age=600", delay_ms=300, body_delay_ms=20)
+    try:
+        _, direct = get(e.origin.port, path)
+        want = hashlib.sha1(direct).hexdigest()
+        base = e.origin_stats()["requests"]
+        leader = socket.create_connection(("127.0.0.1", e.port), timeout=5)
+        leader.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\n\r\n" % path.encode())
+        time.sleep(0.1)
+        results = {}
+
+        def followers():
+            results["r"] = multi_get(e.port, path, 10)
+
+        t = threading.Thread(target=followers)
+        t.start()
+        time.sleep(0.5)                  # the body is streaming now
+        assert leader.recv(65536)        # the leader got the head ...
+        leader.close()                   # ... and leaves mid-body
+        t.join(timeout=30)
+        for line, hdrs, n, digest in results["r"]:
+            assert line.startswith(b"HTTP/1.1 200") and n == size and digest == want
+        assert e.origin_stats()["requests"] - base == 1
+        # Stored in full (same Host as above: the key includes it).
+        (line, hdrs, n, digest), = multi_get(e.port, path, 1)
+        assert hdrs["cache-status"].startswith("strata; hit") and digest == want
+    finally:
+        assert e.stop() == 0
