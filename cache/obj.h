@@ -28,6 +28,12 @@
 #define CACHE_META_NO_CACHE 0x02u        /* validate before every use */
 #define CACHE_META_HEURISTIC 0x04u       /* lifetime is heuristic */
 #define CACHE_META_IMMUTABLE 0x08u
+/* Lifetime from s-maxage, which implies proxy-revalidate for a shared
+ * cache (RFC 9111 §5.2.2.10): only the response's own stale windows. */
+#define CACHE_META_SHARED_MAXAGE 0x100u
+/* Not a response: a record that the key's response was not cacheable, so
+ * requests go straight upstream for a while (hit-for-pass). */
+#define CACHE_META_HIT_FOR_PASS 0x1000u
 
 struct cache_meta {
     int status;

@@ -42,14 +42,6 @@
 /* Default cap of heuristic freshness (10% of Date - Last-Modified). */
 #define CACHE_HEURISTIC_CAP_MS (86400LL * 1000)
 
-/*
- * Lifetime came from s-maxage, which implies proxy-revalidate for shared
- * caches (§5.2.2.10): only the response's own stale-while-revalidate /
- * stale-if-error windows may serve it stale (no client max-stale, no site
- * grace). Kept clear of the CACHE_META_* bits of cache/obj.h.
- */
-#define CACHE_META_SHARED_MAXAGE 0x100u
-
 /* ---------------------------------------------------------------- site */
 
 /*

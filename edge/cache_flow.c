@@ -88,7 +88,7 @@ match_vary(const struct cache_obj *o, void *arg)
     struct creq *q = c->cq;
     int n;
 
-    if (o->meta.flags & EDGE_META_HIT_FOR_PASS)
+    if (o->meta.flags & CACHE_META_HIT_FOR_PASS)
         return true;
     if (o->vary_names == NULL || o->vary_names[0] == '\0')
         return o->vary_key_len == 0;
@@ -156,7 +156,7 @@ disk_lookup(struct conn *c, bool *key_seen)
     *key_seen = *key_seen || seen;
     if (o == NULL)
         return NULL;
-    if (o->meta.flags & EDGE_META_HIT_FOR_PASS) {
+    if (o->meta.flags & CACHE_META_HIT_FOR_PASS) {
         cache_obj_unref(&o);
         return NULL;
     }
@@ -229,7 +229,7 @@ cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
     }
     o = cache_ram_lookup(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len,
                          match_vary, c, &key_seen);
-    if (o != NULL && (o->meta.flags & EDGE_META_HIT_FOR_PASS)) {
+    if (o != NULL && (o->meta.flags & CACHE_META_HIT_FOR_PASS)) {
         bool fresh = cache_meta_is_fresh(&o->meta, clock_wall_ms());
 
         cache_obj_unref(&o);

@@ -97,11 +97,10 @@ write_head(struct conn *c, const struct cache_obj *o, int status, int64_t len,
                  (long long)cache_meta_age_s(&o->meta, clock_wall_ms()), q->status,
                  c->wc->conf->node_id, extra ? extra : "");
     evbuffer_add(out, tail, (size_t)n);
-    if (status == 304)
-        ;
-    else if (len >= 0)
+    /* A 304 carries no framing: it has no body whatever the stored one. */
+    if (status != 304 && len >= 0)
         evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)len);
-    else if (q->send_chunked)
+    else if (status != 304 && q->send_chunked)
         evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
     if (!c->keep_alive || c->w->draining)
         evbuffer_add(out, "Connection: close\r\n\r\n", 21);
@@ -230,7 +229,6 @@ cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
     /* The request's slices are no longer needed. */
     evbuffer_drain(bufferevent_get_input(c->bev), q->head_len);
     q->head_len = 0;
-    q->send_started = true;
     /* Inside the upstream exchange, pump from the loop: finishing the
      * response now would end the exchange under the proxy's feet. */
     if (c->state == CS_PROXY)

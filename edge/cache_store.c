@@ -47,7 +47,7 @@ mark_hit_for_pass(struct conn *c)
     m.lifetime_ms = ms;
     m.swr_ms = m.sie_ms = -1;
     m.last_modified_s = -1;
-    m.flags = EDGE_META_HIT_FOR_PASS;
+    m.flags = CACHE_META_HIT_FOR_PASS;
     o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, NULL, 0, NULL, NULL,
                       NULL, 0, &m, 0);
     cache_obj_finish(o, CACHE_OBJ_COMPLETE);

@@ -425,10 +425,10 @@ zombify(struct conn *c)
 void
 conn_event(struct conn *c, short what)
 {
-    if (c->zombie)
-        return;
-    if (!(what & BEV_EVENT_EOF && c->state == CS_PROXY && !(what & BEV_EVENT_ERROR)) &&
-        zombify(c))
+    bool half_close = (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+                      c->state == CS_PROXY;
+
+    if (c->zombie || (!half_close && zombify(c)))
         return;
     if (what & BEV_EVENT_TIMEOUT) {
         stat_inc(what & BEV_EVENT_READING ? ST_CONN_TIMEOUT_BODY : ST_CONN_TIMEOUT_IDLE);
@@ -437,7 +437,7 @@ conn_event(struct conn *c, short what)
         conn_free(c);
         return;
     }
-    if ((what & BEV_EVENT_EOF) && c->state == CS_PROXY && !(what & BEV_EVENT_ERROR)) {
+    if (half_close) {
         /* Half close after a whole request: answer, then close. The proxy
          * decides whether the request was complete. */
         c->peer_eof = true;
@@ -511,7 +511,8 @@ peer_text(char *out, size_t n, const struct sockaddr *sa)
         snprintf(out, n, "-");
 }
 
-/* A connection on bev (socket or internal pair), registered with w. */
+/* A connection on bev (socket or internal pair), registered with w; the
+ * caller starts reading once its read path is set up. */
 static struct conn *
 conn_new(struct worker *w, struct bufferevent *bev, const char *peer)
 {
@@ -540,7 +541,6 @@ conn_new(struct worker *w, struct bufferevent *bev, const char *peer)
     /* The first request gets the header deadline from the first byte on;
      * until then the connection is idle. */
     arm_timer(c, conf->limits.header_timeout_ms);
-    conn_read_enable(c, true);
     return c;
 }
 
@@ -560,7 +560,6 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen)
     c = conn_new(w, bev, peer);
     conn_flush_direct(c);
     conn_read_direct(c);
-    c->reading = false;
     conn_read_enable(c, true);
 }
 
@@ -570,5 +569,6 @@ conn_internal(struct worker *w, struct bufferevent *bev)
     struct conn *c = conn_new(w, bev, "internal");
 
     c->internal = true;
+    conn_read_enable(c, true);
     return c;
 }

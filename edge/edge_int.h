@@ -287,14 +287,10 @@ struct creq {
     struct cache_obj_cursor cur;
     uint64_t send_end;          /* absolute body offset to stop at */
     bool send_chunked;
-    bool send_started;
     struct cache_range ranges[CACHE_RANGE_MAX];
     unsigned n_ranges, range_i; /* multipart: part being sent */
     char boundary[CACHE_BOUNDARY_LEN + 1];
 };
-
-/* A RAM-tier record of a key whose response was not cacheable. */
-#define EDGE_META_HIT_FOR_PASS 0x1000u
 
 /* Shared by cache_flow.c and cache_store.c. */
 void cache_flow_release_busy(struct creq *q);

@@ -70,12 +70,19 @@ stops16(const char *p, char lo, char eq, bool ge)
 }
 #endif
 
-const char *
-h1_skip_text(const char *p, const char *end)
+/*
+ * Skips bytes with no stop: a byte below lo, DEL, or (with no_high) a byte
+ * >= 0x80. Vector or word loops find the first stop; class finishes the
+ * tail byte by byte. Inlined with constants, so each caller gets its own
+ * straight-line loop.
+ */
+static inline const char *
+skip_until_stop(const char *p, const char *end, unsigned char lo, bool no_high,
+                unsigned class)
 {
 #ifdef __SSE2__
     for (; end - p >= 16; p += 16) {
-        unsigned bits = stops16(p, 0x1f, 0x7f, false);
+        unsigned bits = stops16(p, (char)(lo - 1), 0x7f, no_high);
 
         if (bits != 0)
             return p + __builtin_ctz(bits);
@@ -86,38 +93,27 @@ h1_skip_text(const char *p, const char *end)
 
         memcpy(&x, p, sizeof x);
         del = x ^ (0x7f * ONES);
-        if ((((x - 0x20 * ONES) & ~x) | ((del - ONES) & ~del)) & HIGHS)
+        if ((((x - lo * ONES) & ~x) | (no_high ? x : 0) | ((del - ONES) & ~del)) & HIGHS)
             break;
     }
 #endif
-    while (p < end && h1_is(p, H1_CC_TEXT))
+    while (p < end && h1_is(p, class))
         p++;
     return p;
 }
 
+/* Field values: HTAB, SP, VCHAR, obs-text (control bytes stop). */
+const char *
+h1_skip_text(const char *p, const char *end)
+{
+    return skip_until_stop(p, end, 0x20, false, H1_CC_TEXT);
+}
+
+/* Request targets: VCHAR only. */
 const char *
 h1_skip_vchar(const char *p, const char *end)
 {
-#ifdef __SSE2__
-    for (; end - p >= 16; p += 16) {
-        unsigned bits = stops16(p, 0x20, 0x7f, true);
-
-        if (bits != 0)
-            return p + __builtin_ctz(bits);
-    }
-#else
-    for (; end - p >= 8; p += 8) {
-        uint64_t x, del;
-
-        memcpy(&x, p, sizeof x);
-        del = x ^ (0x7f * ONES);
-        if ((((x - 0x21 * ONES) & ~x) | x | ((del - ONES) & ~del)) & HIGHS)
-            break;
-    }
-#endif
-    while (p < end && h1_is(p, H1_CC_TARGET))
-        p++;
-    return p;
+    return skip_until_stop(p, end, 0x21, true, H1_CC_TARGET);
 }
 
 bool

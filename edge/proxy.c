@@ -343,7 +343,6 @@ on_up_write(struct bufferevent *bev, void *arg)
 static void
 retry_or_fail(struct proxy *px, int status)
 {
-    struct conn *c = px->c;
     bool stale_reuse = px->uc != NULL && px->uc->reused;
 
     drop_upstream(px);
@@ -355,7 +354,6 @@ retry_or_fail(struct proxy *px, int status)
         send_to_server(px);
         return;
     }
-    (void)c;
     proxy_fail_early(px, status);
 }
 

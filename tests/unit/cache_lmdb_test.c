@@ -31,16 +31,10 @@
 
 #include "cache/lmdb_int.h"
 #include "cache/lmdb_tier.h"
+#include "tests/unit/test_check.h"
 
 #define MiB (1024u * 1024u)
 
-#define CHECK(e)                                                               \
-  do {                                                                         \
-    if (!(e)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e);    \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
 
 static const struct cache_meta meta = {
     .status = 200, .lifetime_ms = 5000, .swr_ms = -1, .sie_ms = -1};

@@ -23,6 +23,7 @@
 
 #include "cache/obj.h"
 #include "cache/ram.h"
+#include "tests/unit/test_check.h"
 
 #define THREADS 4
 #define KEYS 800
@@ -31,14 +32,6 @@
 #define RUN_NS 1000000000LL
 #define STREAM_SEED 99u
 
-/* cmocka's assertions longjmp, so they only work on the test's own thread. */
-#define CHECK(e)                                                               \
-    do {                                                                       \
-        if (!(e)) {                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #e); \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 static const struct cache_meta meta = { .status = 200, .swr_ms = -1, .sie_ms = -1 };
 

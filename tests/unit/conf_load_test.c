@@ -18,23 +18,11 @@
 
 #include "common/assert.h"
 #include "conf/conf.h"
+#include "tests/unit/conf_test_util.h"
 
 #define SITE "sites: [{name: s, hosts: \"*\", origin: \"127.0.0.1:9\"}]\n"
 
-static struct conf *
-load_ok(const char *yaml)
-{
-    struct conf_errors e = { 0 };
-    struct conf *c = NULL;
-    int rc = conf_load_string("t.yaml", yaml, strlen(yaml), &c, &e);
-
-    for (size_t i = 0; i < e.n; i++)
-        print_error("unexpected: %s\n", e.msgs[i]);
-    assert_int_equal(rc, 0);
-    assert_int_equal(e.n, 0);
-    assert_non_null(c);
-    return c;
-}
+#define load_ok conf_test_load_ok
 
 /* Loads yaml expecting -EINVAL; returns the messages, one per line. */
 static char *

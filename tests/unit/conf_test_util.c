@@ -25,6 +25,7 @@ conf_test_load_ok(const char *yaml)
         print_error("unexpected: %s\n", e.msgs[i]);
     assert_int_equal(rc, 0);
     assert_int_equal(e.n, 0);
+    assert_non_null(c);
     return c;
 }
 
