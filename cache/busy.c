@@ -251,6 +251,14 @@ cache_busy_unwait(struct cache_busy_entry *e, struct cache_busy_waiter *w)
     pthread_mutex_unlock(&e->mu);
 }
 
+struct cache_busy_entry *
+cache_busy_entry_ref(struct cache_busy_entry *e)
+{
+    CHECK_OBJ(e, ENTRY_MAGIC);
+    __atomic_add_fetch(&e->refcnt, 1, __ATOMIC_RELAXED);
+    return e;
+}
+
 void
 cache_busy_entry_unref(struct cache_busy_entry **ep)
 {

@@ -67,6 +67,7 @@ enum cache_busy_state cache_busy_state(struct cache_busy_entry *e,
 void cache_busy_wait(struct cache_busy_entry *e, struct cache_busy_waiter *w);
 void cache_busy_unwait(struct cache_busy_entry *e, struct cache_busy_waiter *w);
 
+struct cache_busy_entry *cache_busy_entry_ref(struct cache_busy_entry *e);
 void cache_busy_entry_unref(struct cache_busy_entry **ep);
 
 #endif

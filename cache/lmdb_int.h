@@ -1,7 +1,7 @@
 /*
  * LMDB tier internals, shared by cache/lmdb_tier.c (every mdb_* call),
  * cache/lmdb_writer.c (lifecycle, queues, writer thread), cache/lmdb_ops.c
- * (write operations) and
+ * (write operations), cache/lmdb_fill.c (incremental stores) and
  * cache/lmdb_record.c (pure byte formats). Contract in cache/lmdb_tier.h.
  *
  * Byte formats. Integers in keys are big-endian (so memcmp orders them);
@@ -29,6 +29,13 @@
  * byid key (8): id u64 BE -> hash u64 LE, access ms u64 LE.
  * meta "format": "strata-lmdb\0" (12), version u32 LE, chunk size u32 LE.
  * meta "next_id": u64 LE, the next id to hand out (ids start at 1).
+ * meta fill marker (LMDB_FILL_KEY_LEN = 12): "fill" then id u64 BE -> hash
+ *   u64 LE. Names a fill under way: written with its first chunk record,
+ *   deleted with its header (done) or its records (aborted), in the same
+ *   txn. Body records without a header are a fill's when marked (skipped),
+ *   else debris. Open deletes the records of every marker left (a crash).
+ *   Older builds of format 1 ignore the key (they see the records as
+ *   debris), so the format stays 1.
  */
 #ifndef CACHE_LMDB_INT_H
 #define CACHE_LMDB_INT_H
@@ -51,6 +58,8 @@
 #define LMDB_FORMAT_NAME "strata-lmdb"
 #define LMDB_FORMAT_LEN 20u
 #define LMDB_BYID_LEN 16u
+#define LMDB_FILL_PREFIX "fill"
+#define LMDB_FILL_KEY_LEN 12u
 
 /* Internal error for MDB_MAP_FULL, distinct from a full disk (-ENOSPC). */
 #define LMDB_E_MAPFULL (-ENOBUFS)
@@ -85,16 +94,21 @@ uint32_t lmdb_nchunks(uint64_t body_len);
 uint32_t lmdb_chunk_len(uint64_t body_len, uint32_t idx);
 size_t lmdb_hdr_size(const struct cache_obj *o);
 void lmdb_hdr_encode(void *buf, const struct cache_obj *o, uint64_t id);
+/* The same, with body_len (a fill's) instead of o's published body. */
+void lmdb_hdr_encode_len(void *buf, const struct cache_obj *o, uint64_t id,
+                         uint64_t body_len);
 /* Verifies and decodes; 0 or -EBADMSG. Never trusts a length. */
 int lmdb_hdr_decode(struct lmdb_hdr *h, const void *p, size_t n);
-/* A BUSY object from h (strings copied), expected_len = body length. */
-struct cache_obj *lmdb_hdr_obj(const struct lmdb_hdr *h);
+/* A BUSY object from h (strings copied), expected_len = body length; its
+ * first chunk is sized for the body only when body is true. */
+struct cache_obj *lmdb_hdr_obj(const struct lmdb_hdr *h, bool body);
 /* Seals a body record: rec holds LMDB_CHUNK_SUM bytes then n data bytes. */
 void lmdb_chunk_seal(void *rec, size_t n, uint64_t id, uint32_t idx);
 /* Verifies a body record of want data bytes; *data points at them. */
 int lmdb_chunk_open(const void *rec, size_t n, uint64_t id, uint32_t idx,
                     size_t want, const void **data);
 void lmdb_format_encode(uint8_t out[LMDB_FORMAT_LEN]);
+void lmdb_fill_mkey(uint8_t k[LMDB_FILL_KEY_LEN], uint64_t id);
 /* 0 when compatible, else -EPROTO with what was found (0s when unreadable). */
 int lmdb_format_check(const void *p, size_t n, uint32_t *version,
                       uint32_t *chunk);
@@ -104,17 +118,75 @@ bool lmdb_tag_next(struct lmdb_tag_iter *it, const char **tag, size_t *len);
 /* Fills the conf defaults; -EINVAL when cf is unusable. */
 int lmdb_conf_check(struct cache_lmdb_conf *cf);
 
-/* Writer queue entries (lmdb_writer.c). */
-enum lmdb_op_kind { LMDB_OP_STORE, LMDB_OP_REMOVE_KEY, LMDB_OP_DROP_ID };
+/*
+ * Writer queue entries (lmdb_writer.c). Fill ops come last: they bypass the
+ * queue's limits. FILL_CHUNK and FILL_END are stores (dropped on failure,
+ * which fails the fill); FILL_ABORT is a removal (kept and retried).
+ */
+enum lmdb_op_kind {
+  LMDB_OP_STORE,
+  LMDB_OP_REMOVE_KEY,
+  LMDB_OP_DROP_ID,
+  LMDB_OP_FILL_CHUNK, /* body chunk idx: rec, len */
+  LMDB_OP_FILL_END,   /* last chunk idx (len may be 0) and the header */
+  LMDB_OP_FILL_ABORT, /* deletes the fill's records and marker */
+};
 
 struct lmdb_op {
   struct lmdb_op *next;
   enum lmdb_op_kind kind;
-  struct cache_obj *obj; /* STORE: the tier's reference */
+  struct cache_obj *obj;        /* STORE: the tier's reference */
+  struct cache_lmdb_fill *fill; /* FILL_*: a reference */
+  uint8_t *rec; /* FILL_CHUNK/END: LMDB_CHUNK_SUM + len bytes, or NULL */
+  uint32_t idx, len;
+  int err; /* FILL_ABORT: why the fill failed */
   uint64_t hash, id, now_ms, seq;
-  size_t bytes;   /* STORE: estimated bytes on disk */
+  size_t bytes;   /* STORE, FILL_CHUNK/END: estimated bytes on disk */
   size_t key_len; /* REMOVE_KEY */
   char key[];
+};
+
+static inline bool lmdb_op_is_fill(const struct lmdb_op *op) {
+  return op->kind >= LMDB_OP_FILL_CHUNK;
+}
+
+/*
+ * A fill (lmdb_fill.c). Fields are grouped by who may touch them; the
+ * published ones are what cache_lmdb_fill_progress reads, lock-free.
+ */
+struct cache_lmdb_fill {
+  unsigned magic;
+  unsigned refcnt; /* atomic */
+  /* Set at begin, read-only after. */
+  uint64_t hash, now_ms, max_bytes;
+  size_t hdr_bytes;
+  cache_lmdb_fill_notify_fn *notify;
+  void (*release)(void *arg);
+  void *arg;
+  /* Published by the writer (atomic; inflight is also added by the filler). */
+  int state; /* enum cache_lmdb_fill_state */
+  int err;   /* FAILED: why */
+  uint64_t id, committed, inflight;
+  /* Under lock: l is NULL once the writer is done with the fill or the tier
+   * closed; after that the fill never touches the tier. */
+  pthread_mutex_t lock;
+  struct cache_lmdb *l;
+  bool final_queued; /* END or ABORT queued: nothing more will be */
+  /* Filler only. */
+  uint8_t *buf; /* the chunk being filled: LMDB_CHUNK_SUM + data */
+  size_t buf_len;
+  uint64_t appended;
+  uint32_t nqueued; /* chunks queued */
+  int ferr;         /* sticky: what append returns */
+  bool ended;
+  /* Writer thread only (the closing thread once the writer is gone). */
+  struct cache_obj *stub; /* the tier's reference, until the fill settles */
+  bool w_dead;            /* failed: its chunk and end ops are skipped */
+  bool w_notify;          /* on the writer's notify list */
+  struct cache_lmdb_fill *w_nnext;
+  /* Under the writer lock: the tier's open fills (holding a reference). */
+  struct cache_lmdb_fill *prev, *next;
+  bool registered;
 };
 
 struct lmdb_touch {
@@ -126,8 +198,9 @@ struct lmdb_writer {
   pthread_mutex_t lock;
   pthread_cond_t wake, done;
   struct lmdb_op *head, **tailp;
-  unsigned nops;
-  size_t bytes; /* pending STORE bytes */
+  unsigned nops;  /* every queued op */
+  unsigned nfill; /* ... of which fill ops (outside queue_max) */
+  size_t bytes;   /* pending STORE bytes (fill ops not included) */
   struct lmdb_touch *touches;
   unsigned ntouches, touch_cap;
   uint64_t seq, done_seq; /* enqueued so far; committed or dropped so far */
@@ -140,6 +213,9 @@ struct lmdb_writer {
   uint64_t touch_due_ms; /* monotonic: next drain of the touches */
   unsigned flushers;     /* threads in cache_lmdb_flush */
   bool started;
+  struct cache_lmdb_fill *fills; /* registered fills */
+  unsigned nfills;
+  struct cache_lmdb_fill *notify; /* writer only: fills to notify */
 };
 
 struct lmdb_env; /* lmdb_tier.c: MDB_env, dbis, write txn, reader pool */
@@ -210,9 +286,9 @@ int lmdb_w_reserve(struct cache_lmdb *l, int db, const void *k, size_t kn,
 /* Deletes k (with data d for dupsort, else d NULL); missing is not an error. */
 int lmdb_w_del(struct cache_lmdb *l, int db, const void *k, size_t kn,
                const void *d, size_t dn);
-/* The first (smallest) entry of db. */
-int lmdb_w_first(struct cache_lmdb *l, int db, const void **k, size_t *kn,
-                 const void **v, size_t *vn);
+/* The first entry of db at or after key `from` (fromlen 0: the first). */
+int lmdb_w_seek(struct cache_lmdb *l, int db, const void *from, size_t fromlen,
+                const void **k, size_t *kn, const void **v, size_t *vn);
 /* The header of the newest object of hash with an id below `below`. */
 int lmdb_w_prev_header(struct cache_lmdb *l, uint64_t hash, uint64_t below,
                        uint64_t *id, const void **v, size_t *vn);
@@ -224,7 +300,8 @@ int lmdb_w_usage(struct cache_lmdb *l, uint64_t *bytes);
 /*
  * lmdb_ops.c, writer thread only. make_room evicts in txns of its own when
  * live bytes + need would pass the high watermark (or always, with force).
- * apply runs one txn: ops (stores only when asked), touches, eviction.
+ * apply runs one txn: ops (stores only when asked; fill ops always),
+ * touches, eviction.
  * Both return as the lmdb_w_* primitives do.
  */
 int lmdb_ops_make_room(struct cache_lmdb *l, uint64_t need, bool force);
@@ -235,9 +312,30 @@ int lmdb_ops_apply(struct cache_lmdb *l, struct lmdb_op *ops,
 /* lmdb_writer.c */
 int lmdb_writer_start(struct cache_lmdb *l);
 void lmdb_writer_stop(struct cache_lmdb *l);
+/* Queues op; 0, or -EAGAIN when full (never for fill ops). */
+int lmdb_queue_op(struct cache_lmdb *l, struct lmdb_op *op);
+void lmdb_op_free(struct lmdb_op *op);
 void lmdb_queue_drop(struct cache_lmdb *l, uint64_t hash, uint64_t id);
 void lmdb_queue_touch(struct cache_lmdb *l, uint64_t id, uint64_t ms);
 /* Test hook: while held, the writer takes nothing from its queue. */
 void lmdb_writer_hold(struct cache_lmdb *l, bool hold);
+
+/*
+ * lmdb_fill.c, writer side. settle: the fate of a fill op after its round
+ * (rc 0: committed; keep: failed removals are retried): true when op is
+ * to be requeued (an ABORT, maybe converted from the op). fail_op: fails
+ * op's fill and turns op into its ABORT; false when the fill had failed
+ * already (drop op). Both may queue notifies, which notify_all runs; call
+ * it with no lock held. close fails the fills not ended (before the writer
+ * drains), detach_all settles what is left once it is gone. recover
+ * deletes unfinished fills at open.
+ */
+bool lmdb_fill_settle(struct cache_lmdb *l, struct lmdb_op *op, int rc,
+                      bool keep);
+bool lmdb_fill_fail_op(struct cache_lmdb *l, struct lmdb_op *op, int err);
+void lmdb_fill_notify_all(struct cache_lmdb *l);
+void lmdb_fill_close(struct cache_lmdb *l);
+void lmdb_fill_detach_all(struct cache_lmdb *l);
+void lmdb_fill_recover(struct cache_lmdb *l);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * cache/lmdb_ops.c: the LMDB tier's operations above the primitives of
  * lmdb_tier.c: lookups (any thread: counting, recording the access), and
- * the write operations (store, remove, drop, touch, evict) composed into
- * the two kinds of txn the writer thread runs: eviction ahead of a batch,
- * and the batch itself. No LMDB calls here; byte formats in lmdb_int.h.
+ * the write operations (store, remove, drop, touch, evict, and a fill's
+ * chunk, end and abort) composed into the two kinds of txn the writer
+ * thread runs: eviction ahead of a batch, and the batch itself. No LMDB
+ * calls here; byte formats in lmdb_int.h.
  *
  * Space: when live bytes plus the batch would pass the high watermark,
  * lmdb_ops_make_room evicts (lru order) down to low minus the batch in a
@@ -264,6 +265,82 @@ static int store_obj(struct cache_lmdb *l, struct cache_obj *o, uint64_t now_ms,
   return rc;
 }
 
+/* The fill's id, taken at its first op and published for its readers. */
+static uint64_t fill_id(struct cache_lmdb *l, struct cache_lmdb_fill *f) {
+  uint64_t id = __atomic_load_n(&f->id, __ATOMIC_RELAXED);
+
+  if (id == 0) {
+    id = lmdb_w_new_id(l);
+    __atomic_store_n(&f->id, id, __ATOMIC_RELEASE);
+  }
+  return id;
+}
+
+/*
+ * Writes op's chunk record (none when len is 0) and, with marker, the
+ * fill's marker: rewritten with every chunk, so the first txn to commit a
+ * record of the fill always holds it.
+ */
+static int fill_put(struct cache_lmdb *l, struct lmdb_op *op, uint64_t id,
+                    bool marker) {
+  uint8_t kb[LMDB_OKEY_LEN], mk[LMDB_FILL_KEY_LEN], hv[8];
+  int rc = 0;
+
+  if (marker) {
+    lmdb_fill_mkey(mk, id);
+    lmdb_le64_put(hv, op->hash);
+    rc = lmdb_w_put(l, LMDB_DB_META, mk, sizeof mk, hv, sizeof hv);
+  }
+  if (rc != 0 || op->len == 0)
+    return rc;
+  lmdb_okey(kb, op->hash, id, op->idx + 1);
+  lmdb_chunk_seal(op->rec, op->len, id, op->idx + 1);
+  return lmdb_w_put(l, LMDB_DB_OBJECTS, kb, sizeof kb, op->rec,
+                    LMDB_CHUNK_SUM + op->len);
+}
+
+/* The last chunk, the header and the indexes, replacing the same variant. */
+static int fill_end(struct cache_lmdb *l, struct lmdb_op *op, struct tally *t) {
+  struct cache_obj *o = op->fill->stub;
+  uint64_t id = fill_id(l, op->fill);
+  uint64_t len = (uint64_t)op->idx * CACHE_CHUNK_SIZE + op->len;
+  uint8_t kb[LMDB_OKEY_LEN], mk[LMDB_FILL_KEY_LEN];
+  void *p;
+  /* Before the tail: the scan must not meet an unmarked record of ours. */
+  int rc = remove_matching(l, o->hash, o->key, o->key_len, o->vary_key,
+                           o->vary_key_len, true);
+
+  if (rc < 0)
+    return rc;
+  t->replaces += (uint64_t)rc;
+  if ((rc = fill_put(l, op, id, false)) != 0)
+    return rc;
+  lmdb_okey(kb, o->hash, id, 0);
+  if ((rc = lmdb_w_reserve(l, LMDB_DB_OBJECTS, kb, sizeof kb, lmdb_hdr_size(o),
+                           &p)) != 0)
+    return rc;
+  lmdb_hdr_encode_len(p, o, id, len);
+  rc = index_set(l, id, o->key, o->key_len, o->head, o->head_len, true);
+  if (rc == 0)
+    rc = lru_set(l, o->hash, id, op->now_ms);
+  lmdb_fill_mkey(mk, id);
+  return rc != 0 ? rc : lmdb_w_del(l, LMDB_DB_META, mk, sizeof mk, NULL, 0);
+}
+
+/* Deletes whatever the fill wrote: its records and its marker. */
+static int fill_abort(struct cache_lmdb *l, struct lmdb_op *op) {
+  uint64_t id = __atomic_load_n(&op->fill->id, __ATOMIC_RELAXED);
+  uint8_t mk[LMDB_FILL_KEY_LEN];
+  int rc;
+
+  if (id == 0) /* the writer never wrote for it */
+    return 0;
+  if ((rc = lmdb_w_del_records(l, op->hash, id)) != 0)
+    return rc;
+  lmdb_fill_mkey(mk, id);
+  return lmdb_w_del(l, LMDB_DB_META, mk, sizeof mk, NULL, 0);
+}
+
 /* Moves id's lru entry to ms (never backwards); gone objects are skipped. */
 static int touch_one(struct cache_lmdb *l, uint64_t id, uint64_t ms) {
   uint8_t lk[LMDB_LKEY_LEN];
@@ -290,7 +367,7 @@ static int evict(struct cache_lmdb *l, uint64_t target, struct tally *t) {
   for (;;) {
     if ((rc = lmdb_w_usage(l, &used)) != 0 || used <= target)
       return rc;
-    if ((rc = lmdb_w_first(l, LMDB_DB_LRU, &k, &kn, &v, &vn)) != 0)
+    if ((rc = lmdb_w_seek(l, LMDB_DB_LRU, NULL, 0, &k, &kn, &v, &vn)) != 0)
       return rc == -ENOENT ? 0 : rc;
     memcpy(lk, k, kn);
     if (kn == LMDB_LKEY_LEN && vn == 8) {
@@ -344,6 +421,17 @@ static int apply_op(struct cache_lmdb *l, struct lmdb_op *op, bool stores,
   case LMDB_OP_DROP_ID:
     rc = delete_obj(l, op->hash, op->id);
     rc = rc == 0 ? 1 : rc;
+    break;
+  case LMDB_OP_FILL_CHUNK: /* skipped once failed: settled as dropped */
+    if (!op->fill->w_dead)
+      rc = fill_put(l, op, fill_id(l, op->fill), true);
+    break;
+  case LMDB_OP_FILL_END:
+    if (!op->fill->w_dead)
+      rc = fill_end(l, op, t);
+    break;
+  case LMDB_OP_FILL_ABORT:
+    rc = fill_abort(l, op);
     break;
   }
   if (rc > 0)

@@ -141,9 +141,13 @@ static void meta_decode(struct cache_meta *m, const uint8_t *p) {
 }
 
 void lmdb_hdr_encode(void *buf, const struct cache_obj *o, uint64_t id) {
+  lmdb_hdr_encode_len(buf, o, id, cache_obj_body_len(o));
+}
+
+void lmdb_hdr_encode_len(void *buf, const struct cache_obj *o, uint64_t id,
+                         uint64_t body) {
   size_t names = opt_len(o->vary_names), etag = opt_len(o->etag);
   size_t len = lmdb_hdr_size(o);
-  uint64_t body = cache_obj_body_len(o);
   uint8_t *b = buf, *s;
 
   ASSERT(len <= UINT32_MAX);
@@ -224,10 +228,14 @@ int lmdb_hdr_decode(struct lmdb_hdr *h, const void *p, size_t n) {
   return 0;
 }
 
-struct cache_obj *lmdb_hdr_obj(const struct lmdb_hdr *h) {
-  return cache_obj_new(h->hash, h->key, h->key_len, h->vary_key,
-                       h->vary_key_len, h->vary_names, h->etag, h->head,
-                       h->head_len, &h->meta, h->body_len);
+struct cache_obj *lmdb_hdr_obj(const struct lmdb_hdr *h, bool body) {
+  /* Without the body, the chain stays empty: no chunk sized for it. */
+  struct cache_obj *o = cache_obj_new(
+      h->hash, h->key, h->key_len, h->vary_key, h->vary_key_len, h->vary_names,
+      h->etag, h->head, h->head_len, &h->meta, body ? h->body_len : 0);
+
+  o->expected_len = h->body_len;
+  return o;
 }
 
 static uint64_t chunk_sum(const void *data, size_t n, uint64_t id,
@@ -257,6 +265,11 @@ void lmdb_format_encode(uint8_t out[LMDB_FORMAT_LEN]) {
   memcpy(out, LMDB_FORMAT_NAME, sizeof LMDB_FORMAT_NAME - 1);
   le32_put(out + 12, CACHE_LMDB_FORMAT);
   le32_put(out + 16, CACHE_CHUNK_SIZE);
+}
+
+void lmdb_fill_mkey(uint8_t k[LMDB_FILL_KEY_LEN], uint64_t id) {
+  memcpy(k, LMDB_FILL_PREFIX, sizeof LMDB_FILL_PREFIX - 1);
+  lmdb_be64_put(k + sizeof LMDB_FILL_PREFIX - 1, id);
 }
 
 int lmdb_format_check(const void *p, size_t n, uint32_t *version,
@@ -338,6 +351,10 @@ int lmdb_conf_check(struct cache_lmdb_conf *cf) {
     cf->queue_bytes = (size_t)64 << 20;
   if (cf->retry_ms == 0)
     cf->retry_ms = 5000;
+  if (cf->max_fills == 0)
+    cf->max_fills = 64;
+  if (cf->max_fill_bytes == 0)
+    cf->max_fill_bytes = cf->map_bytes / 4;
   if (cf->path == NULL || cf->path[0] == '\0' ||
       cf->map_bytes < ((uint64_t)1 << 20) || cf->high_pct > 99 ||
       cf->low_pct >= cf->high_pct || cf->max_readers < 2 ||

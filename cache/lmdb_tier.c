@@ -273,7 +273,7 @@ static void rd_put(struct cache_lmdb *l, struct rd *r) {
 /*
  * Moves cur to the header of the newest object of hash with an id below
  * `below` (ids grow, so newest first). Body records without a header are
- * debris: counted and queued for removal. 0 (*id, *v set) or -ENOENT.
+ * a fill's or debris (counted, queued for removal). 0 (*id, *v) or -ENOENT.
  */
 static int prev_header(struct cache_lmdb *l, MDB_cursor *cur, uint64_t hash,
                        uint64_t below, uint64_t *id, MDB_val *v) {
@@ -301,7 +301,10 @@ static int prev_header(struct cache_lmdb *l, MDB_cursor *cur, uint64_t hash,
     k = val(kb, sizeof kb);
     if ((rc = mdb_cursor_get(cur, &k, v, MDB_SET_KEY)) != MDB_NOTFOUND)
       return map_rc(rc);
-    corrupt(l, hash, *id);
+    lmdb_fill_mkey(kb, *id); /* a fill under way: marked, no header yet */
+    k = val(kb, LMDB_FILL_KEY_LEN);
+    if (mdb_get(mdb_cursor_txn(cur), l->env->dbi[DB_META], &k, v) != 0)
+      corrupt(l, hash, *id);
     below = *id;
   }
 }
@@ -310,7 +313,7 @@ static int prev_header(struct cache_lmdb *l, MDB_cursor *cur, uint64_t hash,
 static struct cache_obj *find(struct cache_lmdb *l, struct rd *r, uint64_t hash,
                               const char *key, size_t key_len,
                               cache_ram_match_fn *match, void *arg, bool *seen,
-                              struct cache_lmdb_ref *ref) {
+                              struct cache_lmdb_ref *ref, bool body) {
   uint64_t below = UINT64_MAX, id;
   struct lmdb_hdr h;
   MDB_val v;
@@ -327,7 +330,7 @@ static struct cache_obj *find(struct cache_lmdb *l, struct rd *r, uint64_t hash,
     if (h.key_len != key_len || memcmp(h.key, key, key_len) != 0)
       continue;
     *seen = true;
-    o = lmdb_hdr_obj(&h);
+    o = lmdb_hdr_obj(&h, body);
     if (match != NULL && !match(o, arg)) {
       cache_obj_unref(&o);
       continue;
@@ -390,7 +393,7 @@ struct cache_obj *lmdb_env_find(struct cache_lmdb *l, uint64_t hash,
 
   *seen = false;
   if ((r = rd_get(l)) != NULL) {
-    o = find(l, r, hash, key, key_len, match, arg, seen, ref);
+    o = find(l, r, hash, key, key_len, match, arg, seen, ref, body);
     if (o != NULL && body && !read_body(l, r, &o, ref))
       o = NULL;
     rd_put(l, r);
@@ -540,10 +543,10 @@ static int wcursor(struct cache_lmdb *l, int db, MDB_val *k, MDB_val *v,
   return map_rc(rc);
 }
 
-int lmdb_w_first(struct cache_lmdb *l, int db, const void **k, size_t *kn,
-                 const void **v, size_t *vn) {
-  MDB_val key, data;
-  int rc = wcursor(l, db, &key, &data, MDB_FIRST);
+int lmdb_w_seek(struct cache_lmdb *l, int db, const void *from, size_t fromlen,
+                const void **k, size_t *kn, const void **v, size_t *vn) {
+  MDB_val key = val(from, fromlen), data;
+  int rc = wcursor(l, db, &key, &data, fromlen > 0 ? MDB_SET_RANGE : MDB_FIRST);
 
   *k = key.mv_data, *kn = key.mv_size;
   *v = data.mv_data, *vn = data.mv_size;

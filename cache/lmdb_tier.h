@@ -25,6 +25,12 @@
  * writer has written it. Lookups return new objects with one reference,
  * owned by the caller; they share nothing with the environment.
  *
+ * Fills: an object too large for RAM is written incrementally (see
+ * cache_lmdb_fill_begin): its body chunks are committed as they arrive,
+ * readable through a cache_lmdb_ref before the object is complete, and its
+ * header, written last, is what makes it findable. A meta marker names
+ * every fill under way, so a crash leaves no garbage: open deletes them.
+ *
  * Failure: LMDB values are external input. A header or chunk whose checksum
  * or length does not verify is a miss, counted, and queued for removal.
  * MDB_MAP_FULL, a full disk (EIO, ENOSPC, EDQUOT, EFBIG) or a full queue
@@ -78,7 +84,9 @@ struct cache_lmdb_conf {
   unsigned queue_max;        /* [1024] pending writes (stores + removals) */
   size_t
       queue_bytes; /* [64 MiB] pending store bytes (one store may exceed it) */
-  unsigned retry_ms; /* [5000] back-off after a failed commit (disk full) */
+  unsigned retry_ms;  /* [5000] back-off after a failed commit (disk full) */
+  unsigned max_fills; /* [64] fills open at once (cache_lmdb_fill_begin) */
+  uint64_t max_fill_bytes; /* [map_bytes / 4] the largest body a fill takes */
 };
 
 struct cache_lmdb;
@@ -106,8 +114,8 @@ struct cache_lmdb_stats {
   uint64_t read_errors;      /* LMDB errors on reads (reader slots full, ...) */
   uint64_t stores;           /* objects written (committed) */
   uint64_t replaces;         /* stores that replaced the same key + vary_key */
-  uint64_t store_queue_full; /* cache_lmdb_store -EAGAIN */
-  uint64_t store_refused;    /* -E2BIG, -ENOSPC (writes disabled) */
+  uint64_t store_queue_full; /* cache_lmdb_store, _fill_begin -EAGAIN */
+  uint64_t store_refused;    /* -E2BIG, -ENOSPC (writes disabled); both */
   uint64_t store_dropped;    /* queued stores dropped: disk full, map full */
   uint64_t removes;          /* objects removed by key or for corruption */
   uint64_t evictions;        /* objects evicted for space */
@@ -116,22 +124,29 @@ struct cache_lmdb_stats {
   uint64_t commits;
   uint64_t touches_dropped; /* access times lost to a full touch queue */
   uint64_t stale_readers; /* reader slots cleared at open (mdb_reader_check) */
+  uint64_t fills_started; /* cache_lmdb_fill_begin successes */
+  uint64_t fills_done;    /* fills committed whole (not in stores) */
+  uint64_t fills_failed;  /* begun, then aborted or failed (any cause) */
+  uint64_t fills_cleaned; /* unfinished fills deleted at open (crash) */
   bool writes_disabled;   /* in the disk-full back-off now */
 };
 
 /*
- * Opens (creating when missing) the environment at cf->path and starts the
- * writer thread. No work proportional to the number of stored objects: the
- * tier serves hits as soon as this returns. Returns NULL and sets *err:
- * -EPROTO for an incompatible format (logged with both versions) unless
+ * Opens (creating when missing) the environment at cf->path, deletes the
+ * records of fills a crash left unfinished (logged, fills_cleaned) and
+ * starts the writer thread. No work proportional to the number of stored
+ * objects: the tier serves hits as soon as this returns. Returns NULL and sets
+ * *err: -EPROTO for an incompatible format (logged with both versions) unless
  * cf->rebuild_incompatible, -EINVAL for a bad conf, else -errno / -EIO.
  * Single owner: release with cache_lmdb_close.
  */
 struct cache_lmdb *cache_lmdb_open(const struct cache_lmdb_conf *cf, int *err);
 
 /*
- * Writes what is queued (a last group commit), syncs, stops the writer and
- * closes the environment; *lp = NULL. No other call may be running.
+ * Writes what is queued (a last group commit, ended fills included), fails
+ * the fills not ended yet (their records are deleted), syncs, stops the
+ * writer and closes the environment; *lp = NULL. No other call on the tier
+ * may be running; fills may still be referenced (see cache_lmdb_fill).
  */
 void cache_lmdb_close(struct cache_lmdb **lp);
 
@@ -203,5 +218,104 @@ void cache_lmdb_flush(struct cache_lmdb *l);
 
 /* Fills *st; the gauges are read in a read transaction. */
 void cache_lmdb_stats(struct cache_lmdb *l, struct cache_lmdb_stats *st);
+
+/* ---- fills: incremental stores ---- */
+
+/*
+ * A fill in progress. Refcounted (atomic): the caller's references, plus
+ * the tier's own until the writer is done with it. Threads: one thread,
+ * the filler, calls append and end; progress, ref and unref may be called
+ * from any thread. A fill may outlive the tier (references still held at
+ * cache_lmdb_close): it then never touches the tier again, progress reports
+ * its last state and append returns its error. The stub may hold a fill
+ * reference (as its body): the tier drops its stub reference once the
+ * writer is done with the fill, which breaks that cycle.
+ */
+struct cache_lmdb_fill;
+
+enum cache_lmdb_fill_state {
+  CACHE_LMDB_FILL_OPEN,   /* body arriving: whole committed chunks readable */
+  CACHE_LMDB_FILL_DONE,   /* stored: lookups find it like any object */
+  CACHE_LMDB_FILL_FAILED, /* its records are deleted (or will be) */
+};
+
+/* Queued-but-uncommitted bytes at which append asks the filler to pause. */
+#define CACHE_LMDB_FILL_INFLIGHT (4u * CACHE_CHUNK_SIZE)
+
+/*
+ * Called on the writer thread, without any tier lock held, after each
+ * commit that advanced the fill's committed length or changed its state,
+ * and once when the fill fails for any reason (map full, disk full, writer
+ * dead, close). At cache_lmdb_close, a fill the writer could not reach is
+ * failed and notified on the closing thread instead. Must not call into the
+ * tier except cache_lmdb_fill_progress; it may take locks of its own.
+ */
+typedef void cache_lmdb_fill_notify_fn(void *arg);
+
+/*
+ * Starts an incremental store of stub: a BUSY object with key, vary_key,
+ * vary_names, etag, head and meta set; its body, if any, is ignored. The
+ * tier takes a reference on stub until the writer is done with the fill
+ * (DONE, or FAILED and cleaned up), and writes the header from it last,
+ * with the final body length. now_ms (wall
+ * clock) is the first access time. expected_len (CACHE_LEN_UNKNOWN allowed)
+ * is only checked against the fill limit. notify(arg) as above;
+ * release(arg) (may be NULL) is called exactly once, when the fill is freed
+ * (last unref), after the last notify. Returns a fill with ONE reference,
+ * owned by the caller, who must end it (cache_lmdb_fill_end) and unref it.
+ * NULL with *err, and nothing taken (release not called): -ENOSPC while
+ * writes are disabled, -E2BIG when expected_len exceeds max_fill_bytes,
+ * -EAGAIN when max_fills fills are open. Never blocks on I/O.
+ */
+struct cache_lmdb_fill *
+cache_lmdb_fill_begin(struct cache_lmdb *l, struct cache_obj *stub,
+                      uint64_t expected_len, uint64_t now_ms,
+                      cache_lmdb_fill_notify_fn *notify,
+                      void (*release)(void *arg), void *arg, int *err);
+
+/*
+ * Filler: appends body bytes. They are copied into the fill's current
+ * chunk buffer; each full buffer is queued to the writer as one chunk
+ * record (the queue owns it: no second copy). Fill chunks bypass the
+ * queue's count and byte limits. Returns 0; 1 when the bytes were taken
+ * but at least CACHE_LMDB_FILL_INFLIGHT bytes are queued and not yet
+ * committed: stop feeding until notify reports progress and
+ * cache_lmdb_fill_progress says *inflight_ok. Or, once the fill has failed,
+ * a negative error, returned again by every later append: -E2BIG (body past
+ * max_fill_bytes), -ENOSPC (disk full, writes disabled), -ENOBUFS (map
+ * full), -EIO (writer dead, tier closed, other). The caller must still call
+ * cache_lmdb_fill_end.
+ */
+int cache_lmdb_fill_append(struct cache_lmdb_fill *f, const void *p, size_t n);
+
+/*
+ * Filler, once: ends the fill. complete: the last partial chunk and the
+ * header (final body length, chunk count) are queued; the writer commits
+ * them in one txn with the urls, tags, lru and byid entries and the removal
+ * of any object with the same key and vary_key, then the state is DONE and
+ * lookups find it. !complete, or a fill that failed: the writer deletes
+ * every record written under its id; the state is FAILED. Never blocks on
+ * I/O. The caller's reference stays (drop it with cache_lmdb_fill_unref).
+ */
+void cache_lmdb_fill_end(struct cache_lmdb_fill *f, bool complete);
+
+/*
+ * Any thread: what readers may read now. Returns the state. Each output
+ * may be NULL. *committed: body bytes in committed records (whole chunks
+ * while OPEN, the full length once DONE). *ref: hash, id, body_len =
+ * *committed, nchunks = committed chunks, so cache_lmdb_read_chunk(l, ref,
+ * idx, ...) works for idx < ref->nchunks even while OPEN (ids are never
+ * reused; before the first commit nchunks is 0). *inflight_ok: OPEN and
+ * the queued-but-uncommitted bytes are below CACHE_LMDB_FILL_INFLIGHT.
+ */
+enum cache_lmdb_fill_state cache_lmdb_fill_progress(struct cache_lmdb_fill *f,
+                                                    uint64_t *committed,
+                                                    struct cache_lmdb_ref *ref,
+                                                    bool *inflight_ok);
+
+/* A new reference to f. */
+struct cache_lmdb_fill *cache_lmdb_fill_ref(struct cache_lmdb_fill *f);
+/* Drops one reference, from any thread; *fp is NULL afterwards. */
+void cache_lmdb_fill_unref(struct cache_lmdb_fill **fp);
 
 #endif

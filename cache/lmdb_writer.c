@@ -4,7 +4,8 @@
  * txn is driven through the lmdb_w_* primitives of lmdb_tier.c.
  *
  * Queue: stores, removals and drops (corrupt entries found by readers) in
- * FIFO order, bounded by count and by pending store bytes; access times
+ * FIFO order, bounded by count and by pending store bytes; fill ops
+ * (lmdb_fill.c) bypass both bounds, being bounded per fill; access times
  * ("touches") in a separate fixed array drained at most once per sync
  * interval (or by a flush). When a queue is full the caller is told
  * (-EAGAIN) or the touch is dropped: nobody waits for the writer.
@@ -19,6 +20,9 @@
  * queued store (counted), keep removals, refuse stores (-ENOSPC) and retry
  * after retry_ms; logged once when writes stop and once when they resume.
  * MDB_PANIC stops writes for good (reads may fail too: reopen needed).
+ * A fill whose chunk or end is dropped fails; that op becomes the fill's
+ * abort, a removal. Once stopping, failed removals are not kept (a full
+ * disk must not hold close up; fill markers are cleaned at the next open).
  *
  * Counters are added only once the txn that did the work has committed.
  */
@@ -47,16 +51,44 @@ struct batch {
   struct lmdb_touch touches[TOUCH_CAP];
   unsigned ntouches;
   uint64_t bytes, seq;
+  bool stopping; /* the last rounds: nothing is kept for later */
 };
 
 static bool disk_error(int rc) {
   return rc == -EIO || rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG;
 }
 
-static void op_free(struct lmdb_op *op) {
+void lmdb_op_free(struct lmdb_op *op) {
   if (op->obj != NULL)
     cache_obj_unref(&op->obj);
+  if (op->fill != NULL)
+    cache_lmdb_fill_unref(&op->fill);
+  free(op->rec);
   free(op);
+}
+
+static void free_ops(struct lmdb_op *op) {
+  struct lmdb_op *next;
+
+  for (; op != NULL; op = next) {
+    next = op->next;
+    lmdb_op_free(op);
+  }
+}
+
+/* Counts op into (in) or out of the queue; called locked. */
+static void account(struct lmdb_writer *w, const struct lmdb_op *op, bool in) {
+  bool fill = lmdb_op_is_fill(op);
+
+  if (in) {
+    w->nops++;
+    w->nfill += fill;
+    w->bytes += fill ? 0 : op->bytes;
+  } else {
+    w->nops--;
+    w->nfill -= fill;
+    w->bytes -= fill ? 0 : op->bytes;
+  }
 }
 
 /* Takes the next round off the queue; called locked. */
@@ -75,68 +107,105 @@ static void grab(struct cache_lmdb *l, struct batch *b, uint64_t now) {
     *tail = op;
     tail = &op->next;
     b->bytes += op->bytes;
-    w->bytes -= op->bytes;
-    w->nops--;
+    account(w, op, false);
   }
   if (w->head == NULL)
     w->tailp = &w->head;
   b->seq = w->head != NULL ? w->head->seq - 1 : w->seq;
+  b->stopping = w->stop;
   memcpy(b->touches, w->touches, w->ntouches * sizeof *w->touches);
   b->ntouches = w->ntouches;
   w->ntouches = 0;
   w->touch_due_ms = now + l->cf.sync_interval_ms;
 }
 
-/* Drops every queued store (disk full); called locked. Returns how many. */
-static uint64_t drop_queued_stores(struct lmdb_writer *w) {
+/* Whether a disk-full drop takes op off the queue. */
+static bool drops(struct cache_lmdb *l, struct lmdb_op *op) {
+  switch (op->kind) {
+  case LMDB_OP_STORE:
+    return true;
+  case LMDB_OP_FILL_CHUNK:
+  case LMDB_OP_FILL_END:
+    return !lmdb_fill_fail_op(l, op, -ENOSPC);
+  default:
+    return false;
+  }
+}
+
+/*
+ * Drops every queued store (disk full); called locked. Returns how many.
+ * A fill's first op becomes its abort in place; its other ops go to *gone,
+ * freed by the caller once unlocked (the last reference may be theirs).
+ */
+static uint64_t drop_queued_stores(struct cache_lmdb *l,
+                                   struct lmdb_op **gone) {
+  struct lmdb_writer *w = &l->w;
   struct lmdb_op **pp = &w->head, *op;
   uint64_t n = 0;
 
   while ((op = *pp) != NULL) {
-    if (op->kind != LMDB_OP_STORE) {
+    if (!drops(l, op)) {
       pp = &op->next;
       continue;
     }
     *pp = op->next;
-    w->bytes -= op->bytes;
-    w->nops--;
-    op_free(op);
+    account(w, op, false);
+    if (lmdb_op_is_fill(op)) {
+      op->next = *gone;
+      *gone = op;
+      continue;
+    }
+    lmdb_op_free(op);
     n++;
   }
   w->tailp = pp;
   return n;
 }
 
-/* Ends a round: requeues the batch's removals (keep) or frees them; stores go.
+/* Puts the kept ops (tail at kt) back at the front, in order; called locked.
  */
-static void finish(struct cache_lmdb *l, struct batch *b, bool keep_removals,
-                   bool drop_stores) {
+static void requeue(struct lmdb_writer *w, struct lmdb_op *keep,
+                    struct lmdb_op **kt) {
+  if (keep == NULL)
+    return;
+  for (struct lmdb_op *op = keep; op != NULL; op = op->next)
+    account(w, op, true); /* before the link: the queue is counted already */
+  *kt = w->head;
+  if (w->head == NULL)
+    w->tailp = kt;
+  w->head = keep;
+}
+
+/*
+ * Ends a round that returned rc: requeues the batch's removals (keep) or
+ * frees them; stores go (counted when rc != 0); fill ops are settled.
+ * Fills are notified before a flusher can see the round done.
+ */
+static void finish(struct cache_lmdb *l, struct batch *b, int rc, bool keep) {
   struct lmdb_writer *w = &l->w;
-  struct lmdb_op *op, *next, *keep = NULL, **kt = &keep;
+  struct lmdb_op *op, *next, *kept = NULL, **kt = &kept, *gone = NULL;
   uint64_t dropped = 0;
 
   for (op = b->ops; op != NULL; op = next) {
     next = op->next;
     op->next = NULL;
-    if (keep_removals && op->kind != LMDB_OP_STORE) {
+    if (lmdb_op_is_fill(op) ? lmdb_fill_settle(l, op, rc, keep)
+                            : keep && op->kind != LMDB_OP_STORE) {
       *kt = op;
       kt = &op->next;
       continue;
     }
-    dropped += drop_stores && op->kind == LMDB_OP_STORE;
-    op_free(op);
+    dropped += rc != 0 && op->kind == LMDB_OP_STORE;
+    lmdb_op_free(op);
   }
   pthread_mutex_lock(&w->lock);
-  if (keep != NULL) { /* back at the front, in order */
-    *kt = w->head;
-    if (w->head == NULL)
-      w->tailp = kt;
-    w->head = keep;
-    for (op = keep; op != NULL; op = op->next)
-      w->nops++;
-  }
+  requeue(w, kept, kt);
   if (w->disabled)
-    dropped += drop_queued_stores(w);
+    dropped += drop_queued_stores(l, &gone);
+  pthread_mutex_unlock(&w->lock);
+  lmdb_fill_notify_all(l);
+  free_ops(gone);
+  pthread_mutex_lock(&w->lock);
   LMDB_COUNT(l, store_dropped, dropped); /* before a flusher can look */
   if (b->seq > w->done_seq)
     w->done_seq = b->seq;
@@ -168,7 +237,7 @@ static void run(struct cache_lmdb *l, struct batch *b) {
     if (rc == 0 && (rc = lmdb_ops_apply(l, b->ops, b->touches, b->ntouches,
                                         true)) == LMDB_E_MAPFULL) {
       LMDB_COUNT(l, map_full, 1);
-      finish(l, b, true, true); /* the stores go; the rest is retried */
+      finish(l, b, rc, !b->stopping); /* the stores go; the rest is retried */
       return;
     }
   }
@@ -185,7 +254,7 @@ static void run(struct cache_lmdb *l, struct batch *b) {
     log_info("%s: writes resumed", l->path);
   }
   w->dirty = w->dirty || (rc == 0 && l->cf.durability != CACHE_LMDB_SYNC);
-  finish(l, b, disk_error(rc), rc != 0);
+  finish(l, b, rc, disk_error(rc) && !b->stopping);
 }
 
 /* What the writer waits for; called locked. 0: go now; else a deadline (or
@@ -313,7 +382,10 @@ struct cache_lmdb *cache_lmdb_open(const struct cache_lmdb_conf *cf, int *err) {
   /* Half the gap: one batch never lifts usage from below low past high. */
   span = (l->high_bytes - l->low_bytes) / 2;
   l->batch_bytes = span > CACHE_CHUNK_SIZE ? span : CACHE_CHUNK_SIZE;
-  if ((rc = open_env(l)) != 0 || (rc = lmdb_writer_start(l)) != 0)
+  if ((rc = open_env(l)) != 0)
+    goto fail;
+  lmdb_fill_recover(l); /* before the first lookup: no debris is seen */
+  if ((rc = lmdb_writer_start(l)) != 0)
     goto fail;
   return l;
 fail:
@@ -375,22 +447,21 @@ int lmdb_writer_start(struct cache_lmdb *l) {
 void lmdb_writer_stop(struct cache_lmdb *l) {
   struct lmdb_writer *w = &l->w;
 
-  if (w->tailp == NULL) /* never initialized */
+  if (w->touches == NULL) /* never initialized (tailp is the writer's) */
     return;
   if (w->started) {
+    lmdb_fill_close(l);
     pthread_mutex_lock(&w->lock);
     w->stop = true;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
   }
-  while (w->head != NULL) { /* left by a dead or disabled writer */
-    struct lmdb_op *op = w->head;
-
-    w->head = op->next;
-    op_free(op);
-  }
+  free_ops(w->head); /* the writer drains the queue: only if it never ran */
+  w->head = NULL;
+  lmdb_fill_detach_all(l);
   free(w->touches);
+  w->touches = NULL;
   pthread_cond_destroy(&w->wake);
   pthread_cond_destroy(&w->done);
   pthread_mutex_destroy(&w->lock);
@@ -406,20 +477,19 @@ void lmdb_writer_hold(struct cache_lmdb *l, bool hold) {
 
 /* ---- the queue ---- */
 
-static int enqueue(struct cache_lmdb *l, struct lmdb_op *op) {
+int lmdb_queue_op(struct cache_lmdb *l, struct lmdb_op *op) {
   struct lmdb_writer *w = &l->w;
   bool full;
 
   pthread_mutex_lock(&w->lock);
-  full =
-      w->nops >= l->cf.queue_max || (op->bytes > 0 && w->bytes > 0 &&
-                                     w->bytes + op->bytes > l->cf.queue_bytes);
+  full = !lmdb_op_is_fill(op) && (w->nops - w->nfill >= l->cf.queue_max ||
+                                  (op->bytes > 0 && w->bytes > 0 &&
+                                   w->bytes + op->bytes > l->cf.queue_bytes));
   if (!full) {
     op->seq = ++w->seq;
     *w->tailp = op;
     w->tailp = &op->next;
-    w->nops++;
-    w->bytes += op->bytes;
+    account(w, op, true);
     pthread_cond_signal(&w->wake);
   }
   pthread_mutex_unlock(&w->lock);
@@ -454,9 +524,9 @@ int cache_lmdb_store(struct cache_lmdb *l, struct cache_obj *o,
   op->hash = o->hash;
   op->now_ms = now_ms;
   op->bytes = (size_t)bytes;
-  if ((rc = enqueue(l, op)) != 0) {
+  if ((rc = lmdb_queue_op(l, op)) != 0) {
     LMDB_COUNT(l, store_queue_full, 1);
-    op_free(op);
+    lmdb_op_free(op);
   }
   return rc;
 }
@@ -472,8 +542,8 @@ int cache_lmdb_remove_key(struct cache_lmdb *l, uint64_t hash, const char *key,
   op->hash = hash;
   op->key_len = key_len;
   memcpy(op->key, key, key_len);
-  if ((rc = enqueue(l, op)) != 0)
-    op_free(op);
+  if ((rc = lmdb_queue_op(l, op)) != 0)
+    lmdb_op_free(op);
   return rc;
 }
 
@@ -485,8 +555,8 @@ void lmdb_queue_drop(struct cache_lmdb *l, uint64_t hash, uint64_t id) {
   op->kind = LMDB_OP_DROP_ID;
   op->hash = hash;
   op->id = id;
-  if (enqueue(l, op) != 0)
-    op_free(op);
+  if (lmdb_queue_op(l, op) != 0)
+    lmdb_op_free(op);
 }
 
 void lmdb_queue_touch(struct cache_lmdb *l, uint64_t id, uint64_t ms) {

@@ -25,8 +25,8 @@
 
 #define CHUNK_MIN 4096u
 
-static struct cache_chunk *
-chunk_new(uint32_t cap)
+struct cache_chunk *
+cache_chunk_new(uint32_t cap)
 {
     struct cache_chunk *c = xmalloc(sizeof *c + cap);
 
@@ -118,7 +118,7 @@ cache_obj_new(uint64_t hash, const char *key, size_t key_len, const char *vary_k
     o->head = put(&s, head, head_len);
     o->head_len = (uint32_t)head_len;
     o->meta = *meta;
-    o->first = o->tail = chunk_new(first_cap(expected_len));
+    o->first = o->tail = cache_chunk_new(first_cap(expected_len));
     o->expected_len = expected_len;
     o->state = CACHE_OBJ_BUSY;
     return o;
@@ -141,6 +141,8 @@ obj_destroy(struct cache_obj *o)
     struct cache_chunk *c = o->first, *next;
 
     ASSERT(o->tier == NULL);
+    if (o->ext_release != NULL)
+        o->ext_release(o->ext);
     for (; c != NULL; c = next) {
         next = c->next;
         /* A chunk kept by an output buffer must not point into freed ones. */
@@ -165,31 +167,53 @@ cache_obj_unref(struct cache_obj **op)
         obj_destroy(o);
 }
 
+char *
+cache_obj_reserve(struct cache_obj *o, size_t *room)
+{
+    struct cache_chunk *t;
+    uint32_t len;
+
+    CHECK_OBJ(o, CACHE_OBJ_MAGIC);
+    ASSERT(cache_obj_state(o) == CACHE_OBJ_BUSY);
+    t = o->tail;
+    len = __atomic_load_n(&t->len, __ATOMIC_RELAXED);
+    if (len == t->cap) {
+        /* Link lazily, so a full tail is not followed by an empty chunk. */
+        o->tail = cache_chunk_new(next_cap(o, t->cap));
+        __atomic_store_n(&t->next, o->tail, __ATOMIC_RELEASE);
+        t = o->tail;
+        len = 0;
+    }
+    *room = t->cap - len;
+    return t->data + len;
+}
+
+void
+cache_obj_commit(struct cache_obj *o, size_t n)
+{
+    struct cache_chunk *t = o->tail;
+    uint32_t len = __atomic_load_n(&t->len, __ATOMIC_RELAXED);
+
+    ASSERT(n <= t->cap - len);
+    __atomic_store_n(&t->len, len + (uint32_t)n, __ATOMIC_RELEASE);
+    __atomic_store_n(&o->body_len, o->body_len + n, __ATOMIC_RELEASE);
+}
+
 void
 cache_obj_append(struct cache_obj *o, const void *p, size_t n)
 {
     const char *src = p;
 
-    CHECK_OBJ(o, CACHE_OBJ_MAGIC);
-    ASSERT(cache_obj_state(o) == CACHE_OBJ_BUSY);
     while (n > 0) {
-        struct cache_chunk *t = o->tail;
-        uint32_t len = __atomic_load_n(&t->len, __ATOMIC_RELAXED);
-        size_t run = t->cap - len;
+        size_t room;
+        char *d = cache_obj_reserve(o, &room);
 
-        if (run == 0) {
-            /* Link lazily, so a full tail is not followed by an empty chunk. */
-            o->tail = chunk_new(next_cap(o, t->cap));
-            __atomic_store_n(&t->next, o->tail, __ATOMIC_RELEASE);
-            continue;
-        }
-        if (run > n)
-            run = n;
-        memcpy(t->data + len, src, run);
-        __atomic_store_n(&t->len, len + (uint32_t)run, __ATOMIC_RELEASE);
-        __atomic_store_n(&o->body_len, o->body_len + run, __ATOMIC_RELEASE);
-        src += run;
-        n -= run;
+        if (room > n)
+            room = n;
+        memcpy(d, src, room);
+        cache_obj_commit(o, room);
+        src += room;
+        n -= room;
     }
 }
 

@@ -82,6 +82,10 @@ struct cache_obj {
     int state;                   /* atomic enum cache_obj_state */
     size_t charge;               /* bytes the RAM tier accounts */
     void *tier;                  /* RAM tier bookkeeping, owned by ram.c */
+    /* A body kept elsewhere (the disk tier): the chain stays empty and
+     * readers go to ext. Released with the object. NULL: body in chunks. */
+    void *ext;
+    void (*ext_release)(void *ext);
 };
 
 /*
@@ -99,6 +103,14 @@ void cache_obj_unref(struct cache_obj **op);
 
 /* Writer side (one thread): appends body bytes, publishing as it goes. */
 void cache_obj_append(struct cache_obj *o, const void *p, size_t n);
+/*
+ * Writer side, without a copy from elsewhere: room at the tail (a new chunk
+ * when the tail is full; chunk boundaries stay where cache_obj_append puts
+ * them), filled by the caller, then published by cache_obj_commit (n <=
+ * *room). For reading a chunk from disk straight into the object.
+ */
+char *cache_obj_reserve(struct cache_obj *o, size_t *room);
+void cache_obj_commit(struct cache_obj *o, size_t n);
 /* Publishes the end state: CACHE_OBJ_COMPLETE or CACHE_OBJ_FAILED. */
 void cache_obj_finish(struct cache_obj *o, enum cache_obj_state st);
 enum cache_obj_state cache_obj_state(const struct cache_obj *o);
@@ -122,6 +134,8 @@ bool cache_obj_cursor_seek(struct cache_obj_cursor *cur, const struct cache_obj 
 size_t cache_obj_read(struct cache_obj_cursor *cur, const struct cache_obj *o,
                       const char **p, struct cache_chunk **chunk, size_t max);
 
+/* A free-standing chunk (one reference), e.g. a disk read's buffer. */
+struct cache_chunk *cache_chunk_new(uint32_t cap);
 void cache_chunk_ref(struct cache_chunk *c);
 void cache_chunk_unref(struct cache_chunk *c);
 

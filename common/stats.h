@@ -41,6 +41,9 @@
     X(ST_CACHE_TOO_BIG, "cache_too_big")                                   \
     X(ST_CACHE_DISK_HIT, "cache_disk_hit")                                 \
     X(ST_CACHE_DISK_DROP, "cache_disk_store_dropped")                      \
+    X(ST_CACHE_DISK_READ_ERROR, "cache_disk_read_error")                   \
+    X(ST_CACHE_DISK_FILL, "cache_disk_fill")                               \
+    X(ST_CACHE_DISK_FILL_FAIL, "cache_disk_fill_failed")                   \
     X(ST_CACHE_INVALIDATE, "cache_invalidate")                             \
     X(ST_CONF_RELOAD, "config_reload")                                     \
     X(ST_CONF_RELOAD_FAIL, "config_reload_fail")

@@ -57,6 +57,8 @@ struct conf_disk {
     enum conf_disk_durability durability; /* default safe */
     uint32_t sync_interval_ms; /* default 1000 */
     bool rebuild_incompatible; /* default false */
+    uint64_t max_object;       /* largest object stored on disk (1 GiB; the
+                                  tier also caps it at a quarter of size) */
 };
 
 /*

@@ -91,6 +91,7 @@ conf_default_set(struct conf *c)
             .durability = CONF_DISK_SAFE,
             .sync_interval_ms = 1 * SEC,
             .rebuild_incompatible = false,
+            .max_object = 1 * GIB,
         },
     };
 }

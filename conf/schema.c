@@ -78,6 +78,8 @@ static const struct conf_key disk_keys[] = {
     INT("sync_interval", CONF_T_DURATION, struct conf,
         cache.disk.sync_interval_ms, 10, 3600 * 1000),
     BOOL("rebuild_incompatible", struct conf, cache.disk.rebuild_incompatible),
+    INT("max_object", CONF_T_SIZE, struct conf, cache.disk.max_object, 1,
+        UINT64_MAX),
 };
 
 static const struct conf_section disk_sec = SECTION("in cache.disk", disk_keys);

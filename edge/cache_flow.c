@@ -139,20 +139,21 @@ fetch(struct conn *c)
 }
 
 /*
- * The disk tier, after a RAM miss: a hit is copied once into RAM chunks and
- * promoted into the RAM tier (S3-FIFO admission decides how long it stays).
- * Only objects filled in RAM are stored, so a disk object is at most
- * cache.max_object (as configured when it was stored).
+ * The disk tier, after a RAM miss: a stub with the stored head, whose body
+ * is read from disk as it is sent (cache_disk.c), and promoted into RAM
+ * when a whole-body GET reads an object that fits there.
  */
 static struct cache_obj *
 disk_lookup(struct conn *c, bool *key_seen)
 {
     struct creq *q = c->cq;
+    struct cache_lmdb *l = c->w->srv->disk;
+    struct cache_lmdb_ref ref;
     bool seen = false;
     struct cache_obj *o;
 
-    o = cache_lmdb_lookup(c->w->srv->disk, q->key.hash, q->key.buf, q->key.len,
-                          match_vary, c, &seen, (uint64_t)clock_wall_ms());
+    o = cache_lmdb_lookup_head(l, q->key.hash, q->key.buf, q->key.len, match_vary, c,
+                               &seen, (uint64_t)clock_wall_ms(), &ref);
     *key_seen = *key_seen || seen;
     if (o == NULL)
         return NULL;
@@ -161,7 +162,7 @@ disk_lookup(struct conn *c, bool *key_seen)
         return NULL;
     }
     stat_inc(ST_CACHE_DISK_HIT);
-    (void)cache_ram_insert(c->w->srv->ram, o);
+    cache_disk_attach(o, l, &ref, NULL);
     return o;
 }
 
@@ -276,7 +277,7 @@ cache_flow_publish(struct conn *c, enum cache_busy_state st, struct cache_obj *o
     if (q->busy == NULL || !q->leader)
         return;
     cache_busy_publish(q->busy, st, o, status);
-    if (st != CACHE_BUSY_OBJECT || cache_obj_state(o) != CACHE_OBJ_BUSY)
+    if (st != CACHE_BUSY_OBJECT || !cache_send_filling(o))
         cache_busy_unindex(c->w->srv->busy, q->busy);
 }
 
@@ -365,7 +366,7 @@ cache_flow_end(struct conn *c)
     if (q == NULL)
         return;
     event_del(q->wake);
-    if (q->fill != NULL)
+    if (q->fill != NULL || q->dfill != NULL)
         cache_flow_on_body_end(c, false);
     if (q->busy != NULL && q->leader &&
         cache_busy_state(q->busy, NULL, NULL) == CACHE_BUSY_FETCHING)
@@ -374,6 +375,7 @@ cache_flow_end(struct conn *c)
     cache_flow_drain_head(c);
     if (q->obj != NULL)
         cache_obj_unref(&q->obj);
+    cache_disk_end(q);
     q->mode = CQ_NONE;
     q->prejoined = false;
     q->revalidate = false;
@@ -389,6 +391,8 @@ cache_flow_free(struct conn *c)
         return;
     cache_flow_end(c);
     event_free(q->wake);
+    if (q->fill_wake != NULL)
+        event_free(q->fill_wake);
     free(q->keybuf);
     free(q);
     c->cq = NULL;

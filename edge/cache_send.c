@@ -57,6 +57,41 @@ content_type(const struct cache_obj *o, size_t *len)
     return NULL;
 }
 
+/* Body state of o, in RAM or on disk; *len its length, -1 when unknown. */
+static enum cache_obj_state
+body_state(const struct cache_obj *o, int64_t *len)
+{
+    uint64_t avail, total;
+    enum cache_obj_state st;
+
+    if (cache_disk_body(o) != NULL) {
+        st = cache_disk_state(o, &avail, &total);
+    } else {
+        st = cache_obj_state(o);
+        total = st == CACHE_OBJ_COMPLETE ? cache_obj_body_len(o) : o->expected_len;
+    }
+    *len = total == CACHE_LEN_UNKNOWN ? -1 : (int64_t)total;
+    return st;
+}
+
+bool
+cache_send_filling(const struct cache_obj *o)
+{
+    int64_t len;
+
+    return body_state(o, &len) == CACHE_OBJ_BUSY;
+}
+
+/* Moves the send position to body offset pos. */
+static void
+seek(struct creq *q, uint64_t pos)
+{
+    if (cache_disk_body(q->obj) != NULL)
+        q->cur.pos = pos;
+    else
+        (void)cache_obj_cursor_seek(&q->cur, q->obj, pos);
+}
+
 /* Writes the status line, stored fields and ours; framing by the caller's
  * length (-1: unknown). */
 /* The stored block, without Content-Type when a multipart one replaces it. */
@@ -120,11 +155,13 @@ start_part(struct conn *c)
     char buf[512];
     int n;
 
-    n = cache_range_part_head(buf, sizeof buf, q->boundary, ct, ctl, r,
-                              cache_obj_body_len(q->obj));
+    int64_t len;
+
+    (void)body_state(q->obj, &len);
+    n = cache_range_part_head(buf, sizeof buf, q->boundary, ct, ctl, r, (uint64_t)len);
     if (n > 0)
         evbuffer_add(bufferevent_get_output(c->bev), buf, (size_t)n);
-    (void)cache_obj_cursor_seek(&q->cur, q->obj, r->start);
+    seek(q, r->start);
     q->send_end = r->end + 1;
 }
 
@@ -159,7 +196,7 @@ send_ranges(struct conn *c, const struct cache_obj *o, uint64_t len)
         cache_range_content_range(cr, sizeof cr, &q->ranges[0], len);
         snprintf(extra, sizeof extra, "Content-Range: %s\r\n", cr);
         write_head(c, o, 206, (int64_t)(q->ranges[0].end - q->ranges[0].start + 1), extra);
-        (void)cache_obj_cursor_seek(&q->cur, o, q->ranges[0].start);
+        seek(q, q->ranges[0].start);
         q->send_end = q->ranges[0].end + 1;
         q->n_ranges = 0; /* no part framing */
         return true;
@@ -186,13 +223,13 @@ cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
 {
     struct creq *q = c->cq;
     struct cache_validators v;
-    enum cache_obj_state st = cache_obj_state(o);
-    int64_t len = st == CACHE_OBJ_COMPLETE ? (int64_t)cache_obj_body_len(o)
-                  : o->expected_len != CACHE_LEN_UNKNOWN ? (int64_t)o->expected_len : -1;
+    int64_t len;
+    enum cache_obj_state st = body_state(o, &len);
 
     if (status != q->status)
         snprintf(q->status, sizeof q->status, "%s", status);
     c->cache_status = q->status;
+    cache_disk_end(q); /* what the previous response read */
     if (q->obj != o) {
         if (q->obj != NULL)
             cache_obj_unref(&q->obj);
@@ -226,6 +263,8 @@ cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
     }
     if (c->is_head)
         q->send_end = 0;
+    else if (st == CACHE_OBJ_COMPLETE && q->cur.pos == 0)
+        cache_disk_promote_start(c);
     /* The request's slices are no longer needed. */
     evbuffer_drain(bufferevent_get_input(c->bev), q->head_len);
     q->head_len = 0;
@@ -273,6 +312,23 @@ add_run(struct conn *c, const char *p, size_t n, struct cache_chunk *ch)
     c->bytes_out += n;
 }
 
+/* The next run of the body at the cursor, from RAM or disk; *st the
+ * body's state. A promotion reads the next chunk from disk when needed. */
+static size_t
+next_run(struct conn *c, size_t max, const char **p, struct cache_chunk **ch,
+         enum cache_obj_state *st)
+{
+    struct creq *q = c->cq;
+
+    if (cache_disk_body(q->obj) != NULL)
+        return cache_disk_read(q, q->obj, max, p, ch, st);
+    if (q->disk_src != NULL && q->cur.pos == cache_obj_body_len(q->obj) &&
+        cache_obj_state(q->obj) == CACHE_OBJ_BUSY)
+        (void)cache_disk_promote_step(c); /* failure: FAILED below */
+    *st = cache_obj_state(q->obj);
+    return cache_obj_read(&q->cur, q->obj, p, ch, max);
+}
+
 void
 cache_send_pump(struct conn *c)
 {
@@ -285,6 +341,7 @@ cache_send_pump(struct conn *c)
         struct cache_chunk *ch;
         const char *p;
         size_t n;
+        int64_t len;
 
         if (q->send_end != CACHE_LEN_UNKNOWN && want == 0) {
             if (next_part(c))
@@ -295,8 +352,7 @@ cache_send_pump(struct conn *c)
             conn_response_done(c, true);
             return;
         }
-        st = cache_obj_state(q->obj);
-        n = cache_obj_read(&q->cur, q->obj, &p, &ch, want > SIZE_MAX ? SIZE_MAX : (size_t)want);
+        n = next_run(c, want > SIZE_MAX ? SIZE_MAX : (size_t)want, &p, &ch, &st);
         if (n > 0) {
             add_run(c, p, n, ch);
             continue;
@@ -307,6 +363,7 @@ cache_send_pump(struct conn *c)
             conn_abort(c); /* the object ended short: cut, never pad */
             return;
         }
-        q->send_end = cache_obj_body_len(q->obj);
+        (void)body_state(q->obj, &len);
+        q->send_end = (uint64_t)len;
     }
 }

@@ -94,7 +94,7 @@ strip_targeted(char *head, size_t len, const struct cache_site_policy *sp)
 /* Builds the object for a storable response; NULL when it cannot be. */
 static struct cache_obj *
 make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc *cc,
-            const struct cache_meta *m)
+            const struct cache_meta *m, bool stub)
 {
     struct creq *q = c->cq;
     char names[512], etag[256];
@@ -102,8 +102,10 @@ make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc
     size_t cap = cache_head_bound(0, rsp->fields, rsp->n_fields), hl = 0;
     char *head;
     struct cache_obj *o = NULL;
-    uint64_t expected = rsp->body == H1_BODY_LENGTH ? rsp->content_length
-                        : rsp->body == H1_BODY_NONE ? 0 : CACHE_LEN_UNKNOWN;
+    /* A stub's body is on disk: its chain stays empty. */
+    uint64_t expected = stub || rsp->body == H1_BODY_NONE ? 0
+                        : rsp->body == H1_BODY_LENGTH ? rsp->content_length
+                                                      : CACHE_LEN_UNKNOWN;
 
     nl = cache_vary_names_build(names, sizeof names, rsp->fields, rsp->n_fields, 0);
     if (nl < 0 || cache_vary_names_is_star(names, (size_t)nl))
@@ -142,12 +144,16 @@ decide_store(struct conn *c, const struct h1_response *rsp)
     struct cache_meta m;
     enum cache_store v;
     struct cache_obj *o = NULL;
+    bool disk = cache_fill_wanted(c, rsp);
 
     cache_cc_parse_response(&cc, rsp->fields, rsp->n_fields, &q->sp);
     v = cache_store_decide(&m, &x, &q->rcc, &cc, &q->sp);
     if (v == CACHE_STORE_OK && !q->no_store &&
-        !(rsp->body == H1_BODY_LENGTH && rsp->content_length > conf->cache.max_object))
-        o = make_object(c, rsp, &cc, &m);
+        (disk || !(rsp->body == H1_BODY_LENGTH &&
+                   rsp->content_length > conf->cache.max_object)))
+        o = make_object(c, rsp, &cc, &m, disk);
+    if (o != NULL && disk && cache_fill_begin(c, o, rsp->content_length) != 0)
+        cache_obj_unref(&o);
     if (o == NULL) {
         stat_inc(ST_CACHE_PASS);
         cache_flow_publish(c, CACHE_BUSY_PASS, NULL, 0);
@@ -157,13 +163,15 @@ decide_store(struct conn *c, const struct h1_response *rsp)
         q->mode = CQ_PASS;
         return CQR_PASS;
     }
-    q->fill = o;
+    q->fill = disk ? NULL : o;
     q->notified = 0;
     cache_flow_publish(c, CACHE_BUSY_OBJECT, o, 0);
     q->mode = CQ_SEND;
     cache_busy_wait(q->busy, &q->waiter);
     snprintf(q->status, sizeof q->status, "strata; fwd=%s; stored", q->miss_kind);
     cache_send_obj(c, o, q->status);
+    if (disk)
+        cache_obj_unref(&o); /* the busy entry and the sender hold it */
     return CQR_STORE;
 }
 
@@ -186,9 +194,23 @@ refreshed(struct conn *c, const struct cache_obj *old, const struct h1_response 
         /* Freshness comes from the updated block (new Date, directives). */
         cache_meta_refresh(&m, stored, (uint32_t)ns, rsp->fields, rsp->n_fields,
                            &q->sp, q->request_ms, clock_wall_ms());
+        const struct cache_disk_body *db = cache_disk_body(old);
+        /* A disk body that fits RAM is read in (and stored again under the
+         * new head); a larger one stays on disk, read through a stub. */
+        bool stub = db != NULL && db->ref.body_len > c->wc->conf->cache.max_object;
+
         o = cache_obj_new(old->hash, old->key, old->key_len, old->vary_key,
-                          old->vary_key_len, old->vary_names, old->etag, head, hl,
-                          &m, cache_obj_body_len(old));
+                          old->vary_key_len, old->vary_names, old->etag, head, hl, &m,
+                          stub ? 0 : db != NULL ? db->ref.body_len : cache_obj_body_len(old));
+        if (db != NULL) {
+            free(stored);
+            free(head);
+            if (stub)
+                return cache_disk_restub(o, old);
+            if (!cache_disk_load(o, old))
+                cache_obj_unref(&o);
+            return o;
+        }
         /* Chunks belong to one object: the body is copied, once. */
         cache_obj_cursor_init(&cur, old);
         for (;;) {
@@ -241,8 +263,12 @@ cache_flow_on_response(struct conn *c, const struct h1_response *rsp)
 
         if (o != NULL) {
             stat_inc(ST_CACHE_REVALIDATED);
-            (void)cache_ram_insert(c->w->srv->ram, o);
-            store_disk(c, o);
+            /* A disk stub is served refreshed but not stored: its body
+             * stays where it is, under the old head (revalidated again). */
+            if (cache_disk_body(o) == NULL) {
+                (void)cache_ram_insert(c->w->srv->ram, o);
+                store_disk(c, o);
+            }
             cache_obj_unref(&q->obj);
             q->obj = o;
             return send_stale(c, 304, "revalidated");
@@ -261,12 +287,18 @@ cache_flow_on_response(struct conn *c, const struct h1_response *rsp)
     return r;
 }
 
-bool
+int
 cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
 {
     struct creq *q = c->cq;
     size_t left = n;
     uint64_t body;
+
+    if (q->dfill != NULL) {
+        int rc = cache_fill_body(c, in, n);
+
+        return rc < 0 ? -1 : rc;
+    }
 
     while (left > 0) {
         struct evbuffer_iovec v;
@@ -281,14 +313,14 @@ cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
     }
     body = cache_obj_body_len(q->fill);
     if (body > c->wc->conf->cache.max_object && q->fill->expected_len == CACHE_LEN_UNKNOWN)
-        return false; /* too large for RAM: the store is abandoned */
+        return -1; /* too large for RAM: the store is abandoned */
     /* Waking every waiter for each small read costs a write per waiter:
      * wake them per NOTIFY_STEP bytes (and at the end). */
     if (body - q->notified >= NOTIFY_STEP || q->notified == 0) {
         q->notified = body;
         cache_busy_notify(q->busy);
     }
-    return true;
+    return 0;
 }
 
 void
@@ -297,6 +329,14 @@ cache_flow_on_body_end(struct conn *c, bool complete)
     struct creq *q = c->cq;
     struct cache_obj *o = q->fill;
 
+    if (q->dfill != NULL) {
+        /* Complete: the writer's commit of the header ends the busy
+         * entry; cut: followers must not join it any more. */
+        cache_fill_end(c, complete);
+        if (!complete && q->busy != NULL && q->leader)
+            cache_busy_unindex(c->w->srv->busy, q->busy);
+        return;
+    }
     if (o == NULL)
         return;
     q->fill = NULL;

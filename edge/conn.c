@@ -174,8 +174,10 @@ conn_response_done(struct conn *c, bool can_keep_alive)
         return;
     }
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > EDGE_OUT_LOW) {
-        c->state = CS_FLUSH; /* the write callback resumes reading */
-        conn_read_enable(c, false);
+        /* The next request waits until the output drained. Reading goes
+         * on (bounded by CONN_READ_HIGH): stopping it here and starting
+         * it again once flushed would cost an epoll_ctl per response. */
+        c->state = CS_FLUSH;
         return;
     }
     wait_next_request(c);

@@ -290,6 +290,14 @@ struct creq {
     struct cache_range ranges[CACHE_RANGE_MAX];
     unsigned n_ranges, range_i; /* multipart: part being sent */
     char boundary[CACHE_BOUNDARY_LEN + 1];
+    /* disk bodies (cache_disk.c) */
+    struct cache_chunk *dchunk; /* the chunk read last, and its index */
+    uint32_t dchunk_idx;
+    struct cache_obj *disk_src; /* stub q->obj is promoted from */
+    /* leader: a fill of the disk tier (cache_fill.c) */
+    struct cache_lmdb_fill *dfill;
+    struct cache_busy_waiter fill_waiter; /* the writer's commits */
+    struct event *fill_wake;
 };
 
 /* Shared by cache_flow.c and cache_store.c. */
@@ -308,8 +316,10 @@ void cache_flow_invalidate(struct conn *c, const struct h1_response *rsp);
 /* The leader's response head: returns CQR_* and sets up storing. */
 enum cqr { CQR_PASS, CQR_STORE, CQR_SENT_FROM_CACHE };
 enum cqr cache_flow_on_response(struct conn *c, const struct h1_response *rsp);
-/* Leader: body bytes arrive (moved from in), and the end of the body. */
-bool cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n);
+/* Leader: body bytes arrive (moved from in): 0, 1 (pause the upstream
+ * read until proxy_store_resume) or -1 (the store is abandoned); and the
+ * end of the body. */
+int cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n);
 void cache_flow_on_body_end(struct conn *c, bool complete);
 /* The upstream failed before a response head: answer from the cache (stale)
  * when allowed and return true, else false. Publishes the failure. */
@@ -327,8 +337,50 @@ void revalidate_spawn(struct conn *c, const struct cache_obj *o);
 /* cache_send.c: answers with obj (head + body references); kind goes into
  * Cache-Status. Drains the request head. */
 void cache_send_obj(struct conn *c, struct cache_obj *o, const char *kind);
+/* True while o's body (in RAM or on disk) is still arriving. */
+bool cache_send_filling(const struct cache_obj *o);
 /* Moves more body to the client while its buffer has room. */
 void cache_send_pump(struct conn *c);
+
+/* ---- cache_disk.c: bodies read from the disk tier ---- */
+/* Where a disk stub's body is: a stored object (ref), or one still being
+ * filled (fill, which then tells how much is readable). */
+struct cache_disk_body {
+    struct cache_lmdb *l;
+    struct cache_lmdb_ref ref;
+    struct cache_lmdb_fill *fill;
+};
+void cache_disk_attach(struct cache_obj *o, struct cache_lmdb *l,
+                       const struct cache_lmdb_ref *ref, struct cache_lmdb_fill *fill);
+/* o's disk body, or NULL when the body is in RAM chunks. */
+const struct cache_disk_body *cache_disk_body(const struct cache_obj *o);
+/* State of a disk body; *avail readable bytes now, *len the final length
+ * (CACHE_LEN_UNKNOWN while a fill of unknown length is open). */
+enum cache_obj_state cache_disk_state(const struct cache_obj *o, uint64_t *avail,
+                                      uint64_t *len);
+/* Like cache_obj_read at q->cur.pos, for a disk body; *st its state. */
+size_t cache_disk_read(struct creq *q, const struct cache_obj *o, size_t max,
+                       const char **p, struct cache_chunk **chp,
+                       enum cache_obj_state *st);
+void cache_disk_promote_start(struct conn *c);
+bool cache_disk_promote_step(struct conn *c);
+void cache_disk_end(struct creq *q);
+bool cache_disk_load(struct cache_obj *o, const struct cache_obj *old);
+/* Gives o (a 304 refresh of the stub old) old's disk body; returns o. */
+struct cache_obj *cache_disk_restub(struct cache_obj *o, const struct cache_obj *old);
+
+/* ---- cache_fill.c: objects above cache.max_object, filled on disk ---- */
+/* True when rsp's body goes to a disk fill instead of RAM. */
+bool cache_fill_wanted(const struct conn *c, const struct h1_response *rsp);
+/* Starts the fill whose body stub (published to followers) will read;
+ * 0 or -errno (then the response is passed, not stored). */
+int cache_fill_begin(struct conn *c, struct cache_obj *stub, uint64_t len);
+/* Moves n body bytes from in to the fill: 0, 1 (pause the upstream until
+ * proxy_store_resume) or -errno (the fill failed). */
+int cache_fill_body(struct conn *c, struct evbuffer *in, size_t n);
+void cache_fill_end(struct conn *c, bool complete);
+/* proxy.c: the store's writer caught up: read the upstream again. */
+void proxy_store_resume(struct conn *c);
 
 /* ---- fwd.c: field rewriting both ways ---- */
 struct fwd_ctx {

@@ -178,10 +178,19 @@ pause_if_full(struct proxy *px)
 static void
 store_body(struct proxy *px, struct evbuffer *in, size_t n)
 {
-    if (!px->store)
+    int rc;
+
+    if (!px->store) {
         evbuffer_drain(in, n); /* detached: nobody wants it */
-    else if (!cache_flow_on_body(px->c, in, n))
+        return;
+    }
+    rc = cache_flow_on_body(px->c, in, n);
+    if (rc < 0) {
         px->store_failed = true;
+    } else if (rc == 1 && px->uc != NULL && !px->paused) {
+        bufferevent_disable(px->uc->bev, EV_READ); /* the disk catches up */
+        px->paused = true;
+    }
 }
 
 static void
@@ -521,6 +530,18 @@ proxy_on_client_drained(struct conn *c)
     if (px == NULL || !px->paused || px->uc == NULL)
         return;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > EDGE_OUT_LOW)
+        return;
+    px->paused = false;
+    bufferevent_enable(px->uc->bev, EV_READ);
+    pump_response(px);
+}
+
+void
+proxy_store_resume(struct conn *c)
+{
+    struct proxy *px = c->px;
+
+    if (px == NULL || !px->store || px->done || !px->paused || px->uc == NULL)
         return;
     px->paused = false;
     bufferevent_enable(px->uc->bev, EV_READ);

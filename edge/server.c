@@ -150,6 +150,9 @@ open_disk(struct server *s, const struct conf *c)
         .durability = dur[c->cache.disk.durability],
         .sync_interval_ms = c->cache.disk.sync_interval_ms,
         .rebuild_incompatible = c->cache.disk.rebuild_incompatible,
+        /* One object never takes more than a quarter of the map. */
+        .max_fill_bytes = c->cache.disk.max_object < c->cache.disk.size / 4
+                              ? c->cache.disk.max_object : c->cache.disk.size / 4,
     };
     int err = 0;
 

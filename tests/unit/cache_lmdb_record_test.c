@@ -118,7 +118,7 @@ static void test_hdr_round_trip(void **state) {
   assert_int_equal(h.body_len, 300000);
   assert_int_equal(h.nchunks, 2);
   assert_memory_equal(&h.meta, &meta, sizeof meta);
-  back = lmdb_hdr_obj(&h);
+  back = lmdb_hdr_obj(&h, false);
   assert_int_equal(back->key_len, 16);
   assert_memory_equal(back->key, "https://a.test/k", 16);
   assert_int_equal(back->vary_key_len, 4);

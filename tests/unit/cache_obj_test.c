@@ -287,6 +287,62 @@ test_chunk_outlives_object(void **state)
     cache_chunk_unref(c2);
 }
 
+/* Reserve/commit (a disk read straight into the object) lays chunks out
+ * exactly as append does: whole CACHE_CHUNK_SIZE chunks, then the rest. */
+static void
+test_reserve_commit(void **state)
+{
+    uint64_t len = 2 * CACHE_CHUNK_SIZE + 1000, done = 0;
+    struct cache_obj *o = obj_new(len);
+    struct cache_obj_cursor cur;
+    int chunks = 0;
+
+    (void)state;
+    while (done < len) {
+        size_t room;
+        char *p = cache_obj_reserve(o, &room);
+
+        assert_int_equal(room, len - done < CACHE_CHUNK_SIZE ? len - done : CACHE_CHUNK_SIZE);
+        for (size_t i = 0; i < room; i++)
+            p[i] = byte_at(done + i);
+        cache_obj_commit(o, room);
+        done += room;
+        chunks++;
+    }
+    assert_int_equal(chunks, 3);
+    cache_obj_finish(o, CACHE_OBJ_COMPLETE);
+    cache_obj_cursor_init(&cur, o);
+    assert_int_equal(read_check(&cur, o, SIZE_MAX), len);
+    assert_true(cache_obj_cursor_seek(&cur, o, CACHE_CHUNK_SIZE + 7));
+    assert_int_equal(read_check(&cur, o, 100), len - CACHE_CHUNK_SIZE - 7);
+    cache_obj_unref(&o);
+}
+
+static int ext_released;
+
+static void
+ext_release(void *ext)
+{
+    assert_ptr_equal(ext, &ext_released);
+    ext_released++;
+}
+
+/* A body kept elsewhere is released with the object's last reference. */
+static void
+test_ext_released_with_object(void **state)
+{
+    struct cache_obj *o = obj_new(0), *r;
+
+    (void)state;
+    o->ext = &ext_released;
+    o->ext_release = ext_release;
+    r = cache_obj_ref(o);
+    cache_obj_unref(&o);
+    assert_int_equal(ext_released, 0);
+    cache_obj_unref(&r);
+    assert_int_equal(ext_released, 1);
+}
+
 int
 main(void)
 {
@@ -300,6 +356,8 @@ main(void)
         cmocka_unit_test(test_read_while_busy),
         cmocka_unit_test(test_refcounts),
         cmocka_unit_test(test_chunk_outlives_object),
+        cmocka_unit_test(test_reserve_commit),
+        cmocka_unit_test(test_ext_released_with_object),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,6 +39,7 @@ assert_disk_defaults(const struct conf_disk *d)
     assert_int_equal(d->durability, CONF_DISK_SAFE);
     assert_int_equal(d->sync_interval_ms, 1000);
     assert_false(d->rebuild_incompatible);
+    assert_int_equal(d->max_object, GIB);
 }
 
 static void
@@ -76,7 +77,8 @@ test_disk_keys(void **state)
                                   "    low_watermark: 98\n"
                                   "    durability: fast\n"
                                   "    sync_interval: 1h\n"
-                                  "    rebuild_incompatible: yes\n");
+                                  "    rebuild_incompatible: yes\n"
+                                  "    max_object: 4GiB\n");
     const struct conf_disk *d = &c->cache.disk;
 
     (void)state;
@@ -87,6 +89,7 @@ test_disk_keys(void **state)
     assert_int_equal(d->durability, CONF_DISK_FAST);
     assert_int_equal(d->sync_interval_ms, 3600000);
     assert_true(d->rebuild_incompatible);
+    assert_int_equal(d->max_object, 4 * GIB);
     conf_unref(&c);
     c = load_ok(SITE "cache: {disk: {path: d, size: 16MiB, high_watermark: "
                      "50, low_watermark: 10, durability: sync, "
