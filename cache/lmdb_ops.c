@@ -210,6 +210,45 @@ static int remove_matching(struct cache_lmdb *l, uint64_t hash, const char *key,
   return matched;
 }
 
+/*
+ * Deletes the stored objects of o's key and vary key (and unreadable
+ * headers met on the way), which o is about to replace; counts them as
+ * replaces. Returns 0 or -errno.
+ */
+static int remove_variant(struct cache_lmdb *l, const struct cache_obj *o,
+                          struct tally *t) {
+  int rc = remove_matching(l, o->hash, o->key, o->key_len, o->vary_key,
+                           o->vary_key_len, true);
+
+  if (rc < 0)
+    return rc;
+  t->replaces += (uint64_t)rc;
+  return 0;
+}
+
+/* Writes o's header (record 0) as object id with a body of len bytes. */
+static int put_header(struct cache_lmdb *l, const struct cache_obj *o,
+                      uint64_t id, uint64_t len) {
+  uint8_t kb[LMDB_OKEY_LEN];
+  void *p;
+  int rc;
+
+  lmdb_okey(kb, o->hash, id, 0);
+  if ((rc = lmdb_w_reserve(l, LMDB_DB_OBJECTS, kb, sizeof kb, lmdb_hdr_size(o),
+                           &p)) != 0)
+    return rc;
+  lmdb_hdr_encode_len(p, o, id, len);
+  return 0;
+}
+
+/* Makes object id of o findable (urls, tags) and evictable (lru, byid). */
+static int index_add(struct cache_lmdb *l, const struct cache_obj *o,
+                     uint64_t id, uint64_t now_ms) {
+  int rc = index_set(l, id, o->key, o->key_len, o->head, o->head_len, true);
+
+  return rc != 0 ? rc : lru_set(l, o->hash, id, now_ms);
+}
+
 /* Writes body chunk idx (record idx + 1) from the cursor. */
 static int put_chunk(struct cache_lmdb *l, struct cache_obj *o,
                      struct cache_obj_cursor *oc, uint64_t id, uint32_t idx) {
@@ -239,28 +278,19 @@ static int store_obj(struct cache_lmdb *l, struct cache_obj *o, uint64_t now_ms,
                      struct tally *t) {
   uint32_t nchunks = lmdb_nchunks(cache_obj_body_len(o));
   struct cache_obj_cursor oc;
-  uint8_t kb[LMDB_OKEY_LEN];
   uint64_t id;
-  void *p;
-  int rc = remove_matching(l, o->hash, o->key, o->key_len, o->vary_key,
-                           o->vary_key_len, true);
+  int rc;
 
-  if (rc < 0)
+  if ((rc = remove_variant(l, o, t)) != 0)
     return rc;
-  t->replaces += (uint64_t)rc;
   id = lmdb_w_new_id(l);
-  lmdb_okey(kb, o->hash, id, 0);
-  if ((rc = lmdb_w_reserve(l, LMDB_DB_OBJECTS, kb, sizeof kb, lmdb_hdr_size(o),
-                           &p)) != 0)
+  if ((rc = put_header(l, o, id, cache_obj_body_len(o))) != 0)
     return rc;
-  lmdb_hdr_encode(p, o, id);
   cache_obj_cursor_init(&oc, o);
   for (uint32_t i = 0; i < nchunks && rc == 0; i++)
     rc = put_chunk(l, o, &oc, id, i);
   if (rc == 0)
-    rc = index_set(l, id, o->key, o->key_len, o->head, o->head_len, true);
-  if (rc == 0)
-    rc = lru_set(l, o->hash, id, now_ms);
+    rc = index_add(l, o, id, now_ms);
   t->stores += rc == 0;
   return rc;
 }
@@ -304,25 +334,17 @@ static int fill_end(struct cache_lmdb *l, struct lmdb_op *op, struct tally *t) {
   struct cache_obj *o = op->fill->stub;
   uint64_t id = fill_id(l, op->fill);
   uint64_t len = (uint64_t)op->idx * CACHE_CHUNK_SIZE + op->len;
-  uint8_t kb[LMDB_OKEY_LEN], mk[LMDB_FILL_KEY_LEN];
-  void *p;
-  /* Before the tail: the scan must not meet an unmarked record of ours. */
-  int rc = remove_matching(l, o->hash, o->key, o->key_len, o->vary_key,
-                           o->vary_key_len, true);
+  uint8_t mk[LMDB_FILL_KEY_LEN];
+  int rc;
 
-  if (rc < 0)
+  /* Before the tail: the scan must not meet an unmarked record of ours. */
+  if ((rc = remove_variant(l, o, t)) != 0)
     return rc;
-  t->replaces += (uint64_t)rc;
   if ((rc = fill_put(l, op, id, false)) != 0)
     return rc;
-  lmdb_okey(kb, o->hash, id, 0);
-  if ((rc = lmdb_w_reserve(l, LMDB_DB_OBJECTS, kb, sizeof kb, lmdb_hdr_size(o),
-                           &p)) != 0)
+  if ((rc = put_header(l, o, id, len)) != 0)
     return rc;
-  lmdb_hdr_encode_len(p, o, id, len);
-  rc = index_set(l, id, o->key, o->key_len, o->head, o->head_len, true);
-  if (rc == 0)
-    rc = lru_set(l, o->hash, id, op->now_ms);
+  rc = index_add(l, o, id, op->now_ms);
   lmdb_fill_mkey(mk, id);
   return rc != 0 ? rc : lmdb_w_del(l, LMDB_DB_META, mk, sizeof mk, NULL, 0);
 }

@@ -1,42 +1,33 @@
 /*
- * cache/lmdb_fill.c on real LMDB files in a temp dir (mkdtemp under /tmp,
- * removed at the end): fills committed chunk by chunk, read while open,
- * completed, aborted, replacing a variant, cut by a crash (a child process
- * that exits mid-fill) or by close, past the size limit, throttled by the
- * in-flight limit, and failed by a full map.
+ * cache/lmdb_fill.c on real LMDB files in a temp dir (lmdb_test_util.h):
+ * fills committed chunk by chunk, read while open, completed, aborted,
+ * replacing a variant, cut by a crash (a child process that exits
+ * mid-fill) or by close, past the size limit, throttled by the in-flight
+ * limit, and failed by a full map or a full disk.
  *
- * The test includes lmdb.h only to look behind the tier's back: after
- * close, it counts the fill markers and the records of a key hash.
+ * The test looks behind the tier's back only after close, to count the
+ * fill markers and the records of a key hash (lmdb_test_count).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <lmdb.h>
-#include <xxhash.h>
 
 #include "cache/lmdb_int.h"
 #include "cache/lmdb_tier.h"
+#include "tests/unit/lmdb_test_util.h"
 
-#define MiB (1024u * 1024u)
 #define CHUNK ((size_t)CACHE_CHUNK_SIZE)
 
-static const struct cache_meta meta = {
-    .status = 200, .lifetime_ms = 5000, .swr_ms = -1, .sie_ms = -1};
-
-static char dir[64];
 static char buf[CACHE_CHUNK_SIZE]; /* one chunk read back */
 
 /* What the callbacks saw. */
@@ -44,78 +35,23 @@ struct seen {
   unsigned notified, released; /* atomic */
 };
 
-static char byte_at(uint64_t seed, uint64_t pos) {
-  return (char)(((pos + seed) * 2654435761u) >> 13);
-}
-
-static uint64_t hash_of(const char *key) {
-  return XXH3_64bits(key, strlen(key));
-}
-
+/* The empty object a fill starts from: etag "f", tag big, length unknown. */
 static struct cache_obj *stub(const char *key, const char *vk) {
   size_t vlen = vk != NULL ? strlen(vk) : 0;
 
-  return cache_obj_new(hash_of(key), key, strlen(key), vk, vlen,
+  return cache_obj_new(lmdb_test_hash(key), key, strlen(key), vk, vlen,
                        vk != NULL ? "accept-language" : NULL, "\"f\"",
-                       "Surrogate-Key: big\r\n", 20, &meta, CACHE_LEN_UNKNOWN);
-}
-
-static bool bytes_are(const char *p, size_t n, uint64_t seed, uint64_t from) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] != byte_at(seed, from + i))
-      return false;
-  return true;
-}
-
-static bool body_is(const struct cache_obj *o, size_t len, uint64_t seed) {
-  struct cache_obj_cursor cur;
-  struct cache_chunk *c;
-  const char *p;
-  size_t n, pos = 0;
-
-  if (cache_obj_state(o) != CACHE_OBJ_COMPLETE || cache_obj_body_len(o) != len)
-    return false;
-  cache_obj_cursor_init(&cur, o);
-  for (; (n = cache_obj_read(&cur, o, &p, &c, SIZE_MAX)) > 0; pos += n)
-    if (!bytes_are(p, n, seed, pos))
-      return false;
-  return pos == len;
-}
-
-static bool match_vary(const struct cache_obj *o, void *arg) {
-  const char *want = arg;
-
-  return o->vary_key_len == strlen(want) &&
-         memcmp(o->vary_key, want, o->vary_key_len) == 0;
-}
-
-static struct cache_obj *get(struct cache_lmdb *l, const char *key,
-                             const char *vk, bool *seen) {
-  return cache_lmdb_lookup(l, hash_of(key), key, strlen(key),
-                           vk != NULL ? match_vary : NULL, (void *)vk, seen,
-                           1000);
+                       "Surrogate-Key: big\r\n", 20, &lmdb_test_meta,
+                       CACHE_LEN_UNKNOWN);
 }
 
 static void put(struct cache_lmdb *l, const char *key, const char *vk,
                 size_t len, uint64_t seed) {
   struct cache_obj *o = stub(key, vk);
 
-  for (size_t i = 0; i < len; i++) {
-    char c = byte_at(seed, i);
-
-    cache_obj_append(o, &c, 1);
-  }
+  lmdb_test_body_append(o, len, seed);
   cache_obj_finish(o, CACHE_OBJ_COMPLETE);
   assert_int_equal(cache_lmdb_store(l, o, 10), 0);
-  cache_obj_unref(&o);
-}
-
-/* key (variant vk) is found, with this body. */
-static void expect_body(struct cache_lmdb *l, const char *key, const char *vk,
-                        size_t len, uint64_t seed) {
-  struct cache_obj *o = get(l, key, vk, NULL);
-
-  assert_true(o != NULL && body_is(o, len, seed));
   cache_obj_unref(&o);
 }
 
@@ -124,7 +60,8 @@ static void expect_chunk(struct cache_lmdb *l, const struct cache_lmdb_ref *ref,
                          uint32_t idx, uint64_t seed) {
   assert_int_equal(cache_lmdb_read_chunk(l, ref, idx, buf, sizeof buf),
                    CACHE_CHUNK_SIZE);
-  assert_true(bytes_are(buf, sizeof buf, seed, (uint64_t)idx * sizeof buf));
+  assert_true(
+      lmdb_test_bytes_are(buf, sizeof buf, seed, (uint64_t)idx * sizeof buf));
 }
 
 static enum cache_lmdb_fill_state state_of(struct cache_lmdb_fill *f) {
@@ -167,24 +104,11 @@ static int feed(struct cache_lmdb_fill *f, uint64_t seed, size_t from,
     size_t n = to - from < sizeof in ? to - from : sizeof in;
 
     for (size_t i = 0; i < n; i++)
-      in[i] = byte_at(seed, from + i);
+      in[i] = lmdb_test_byte(seed, from + i);
     rc = cache_lmdb_fill_append(f, in, n);
     from += n;
   }
   return rc;
-}
-
-static struct cache_lmdb_conf conf(uint64_t map) {
-  return (struct cache_lmdb_conf){
-      .path = dir, .map_bytes = map, .durability = CACHE_LMDB_FAST};
-}
-
-static struct cache_lmdb *open_ok(const struct cache_lmdb_conf *cf) {
-  int err = 0;
-  struct cache_lmdb *l = cache_lmdb_open(cf, &err);
-
-  assert_non_null(l);
-  return l;
 }
 
 static struct cache_lmdb_stats stats(struct cache_lmdb *l) {
@@ -204,44 +128,33 @@ static void expect_fills(struct cache_lmdb *l, uint64_t started, uint64_t done,
   assert_int_equal(st.corrupt, 0); /* a fill's records are never debris */
 }
 
-/* With the tier closed: entries of db whose key starts with prefix. */
-static unsigned count(const char *db, const void *prefix, size_t n) {
-  MDB_env *env;
-  MDB_txn *txn;
-  MDB_dbi dbi;
-  MDB_cursor *c;
-  MDB_val k = {n, (void *)prefix}, v;
-  unsigned found = 0;
-
-  assert_int_equal(mdb_env_create(&env), 0);
-  assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-  assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
-  assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-  assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
-  assert_int_equal(mdb_cursor_open(txn, dbi, &c), 0);
-  for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-       rc == 0 && k.mv_size >= n && memcmp(k.mv_data, prefix, n) == 0;
-       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-    found++;
-  mdb_cursor_close(c);
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
-  return found;
-}
-
-static unsigned markers(void) { return count("meta", "fill", 4); }
+static unsigned markers(void) { return lmdb_test_count("meta", "fill", 4); }
 
 /* The objects records of hash, any id. */
 static unsigned records(uint64_t hash) {
   uint8_t hb[8];
 
   lmdb_be64_put(hb, hash);
-  return count("objects", hb, sizeof hb);
+  return lmdb_test_count("objects", hb, sizeof hb);
 }
 
 static void assert_clean(uint64_t hash) {
   assert_int_equal(markers(), 0);
   assert_int_equal(records(hash), 0);
+}
+
+/*
+ * The one fill of the test, *fp of key, failed: it is released at its last
+ * unref, and once the tier is closed nothing of it is left.
+ */
+static void expect_failed_gone(struct cache_lmdb **lp,
+                               struct cache_lmdb_fill **fp,
+                               const struct seen *s, const char *key) {
+  expect_fills(*lp, 1, 0, 1);
+  cache_lmdb_fill_unref(fp);
+  assert_int_equal(s->released, 1);
+  cache_lmdb_close(lp);
+  assert_clean(lmdb_test_hash(key));
 }
 
 /* Feeds chunk after chunk, pausing as asked, until append fails. */
@@ -255,34 +168,14 @@ static int feed_until_fail(struct cache_lmdb *l, struct cache_lmdb_fill *f) {
   return rc;
 }
 
-/* Each test starts with no environment. */
-static int wipe(void **state) {
-  char p[128];
-
-  (void)state;
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  unlink(p);
-  return 0;
-}
-
-static int setup(void **state) {
-  (void)state;
-  strcpy(dir, "/tmp/strata-fill-XXXXXX");
-  return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-static int teardown(void **state) { return wipe(state) + rmdir(dir); }
-
 /*
  * 3.5 chunks: invisible until the end, then found whole, and persisted.
  * notify after each commit that moved the fill; release once, at the last
  * unref.
  */
 static void test_fill_complete(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://f.test/big";
   size_t len = 3 * CHUNK + CHUNK / 2;
   struct seen s = {0};
@@ -300,7 +193,7 @@ static void test_fill_complete(void **state) {
   }
   assert_int_equal(feed(f, 7, 3 * CHUNK, len), 0);
   cache_lmdb_flush(l); /* nothing committed for it: no call */
-  assert_null(get(l, key, NULL, &seen));
+  assert_null(lmdb_test_get(l, key, NULL, &seen));
   assert_false(seen);
   assert_int_equal(cache_lmdb_fill_progress(f, &committed, &ref, NULL),
                    CACHE_LMDB_FILL_OPEN);
@@ -312,8 +205,8 @@ static void test_fill_complete(void **state) {
   assert_int_equal(cache_lmdb_fill_progress(f, &committed, &ref, NULL),
                    CACHE_LMDB_FILL_DONE);
   assert_true(committed == len && ref.body_len == len && ref.nchunks == 4);
-  o = get(l, key, NULL, &seen);
-  assert_true(o != NULL && body_is(o, len, 7));
+  o = lmdb_test_get(l, key, NULL, &seen);
+  assert_true(o != NULL && lmdb_test_body_is(o, len, 7));
   assert_string_equal(o->etag, "\"f\"");
   assert_int_equal(o->meta.lifetime_ms, 5000);
   cache_obj_unref(&o);
@@ -325,16 +218,16 @@ static void test_fill_complete(void **state) {
   assert_int_equal(s.released, 1);
   cache_lmdb_close(&l);
   assert_true(s.notified == 4 && s.released == 1);
-  l = open_ok(&cf); /* indexed, nothing to clean */
-  expect_body(l, key, NULL, len, 7);
+  l = lmdb_test_open(&cf); /* indexed, nothing to clean */
+  lmdb_test_expect_body(l, key, NULL, len, 7);
   assert_int_equal(stats(l).fills_cleaned, 0);
   cache_lmdb_close(&l);
 }
 
 /* Committed chunks are readable by ref while lookups find nothing. */
 static void test_fill_readers(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://f.test/r";
   struct cache_lmdb_fill *f = begin(l, key, NULL, NULL);
   struct cache_lmdb_ref ref;
@@ -351,11 +244,11 @@ static void test_fill_readers(void **state) {
   assert_int_equal(cache_lmdb_fill_progress(f, &ref.body_len, &ref, &ok),
                    CACHE_LMDB_FILL_OPEN);
   assert_true(ref.body_len == 2 * CHUNK && ref.nchunks == 2);
-  assert_true(ref.hash == hash_of(key) && ref.id != 0);
+  assert_true(ref.hash == lmdb_test_hash(key) && ref.id != 0);
   expect_chunk(l, &ref, 0, 5);
   expect_chunk(l, &ref, 1, 5);
   assert_int_equal(cache_lmdb_read_chunk(l, &ref, 2, buf, sizeof buf), -ERANGE);
-  assert_null(get(l, key, NULL, NULL));
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
   cache_lmdb_flush(l); /* a removal, if the lookup had queued one */
   expect_chunk(l, &ref, 1, 5);
   assert_true(feed(f, 5, 2 * CHUNK + 10, 3 * CHUNK) >= 0);
@@ -371,8 +264,8 @@ static void test_fill_readers(void **state) {
 
 /* Aborted: records and marker deleted in one txn, the state FAILED. */
 static void test_fill_abort(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://f.test/a";
   struct seen s = {0};
   struct cache_lmdb_fill *f = begin(l, key, NULL, &s);
@@ -388,20 +281,16 @@ static void test_fill_abort(void **state) {
   cache_lmdb_flush(l);
   assert_int_equal(state_of(f), CACHE_LMDB_FILL_FAILED);
   assert_int_equal(cache_lmdb_read_chunk(l, &ref, 0, buf, sizeof buf), -ENOENT);
-  assert_null(get(l, key, NULL, NULL));
-  expect_fills(l, 1, 0, 1);
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
   assert_int_equal(stats(l).objects, 1);
   assert_true(s.notified >= 2); /* the chunks' commit, the failure */
-  cache_lmdb_fill_unref(&f);
-  assert_int_equal(s.released, 1);
-  cache_lmdb_close(&l);
-  assert_clean(hash_of(key));
+  expect_failed_gone(&l, &f, &s, key);
 }
 
 /* A fill replaces the same variant only, in the txn that completes it. */
 static void test_fill_replace(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://f.test/v";
   struct cache_lmdb_fill *f;
 
@@ -412,11 +301,12 @@ static void test_fill_replace(void **state) {
   f = begin(l, key, "en", NULL);
   assert_true(feed(f, 9, 0, CHUNK + CHUNK / 2) >= 0);
   cache_lmdb_flush(l);
-  expect_body(l, key, "en", 1000, 1); /* the old one until the fill is done */
+  /* The old one until the fill is done. */
+  lmdb_test_expect_body(l, key, "en", 1000, 1);
   cache_lmdb_fill_end(f, true);
   cache_lmdb_flush(l);
-  expect_body(l, key, "en", CHUNK + CHUNK / 2, 9);
-  expect_body(l, key, "fr", 2000, 2);
+  lmdb_test_expect_body(l, key, "en", CHUNK + CHUNK / 2, 9);
+  lmdb_test_expect_body(l, key, "fr", 2000, 2);
   expect_fills(l, 1, 1, 0);
   assert_int_equal(stats(l).replaces, 1);
   assert_int_equal(stats(l).objects, 2);
@@ -426,8 +316,8 @@ static void test_fill_replace(void **state) {
 
 /* A child fills two chunks, commits them and dies: open cleans up. */
 static void test_fill_crash(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://f.test/crash";
   int status;
   pid_t pid;
@@ -452,21 +342,21 @@ static void test_fill_crash(void **state) {
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   assert_int_equal(markers(), 1); /* what the crash left */
-  assert_int_equal(records(hash_of(key)), 2);
-  l = open_ok(&cf);
+  assert_int_equal(records(lmdb_test_hash(key)), 2);
+  l = lmdb_test_open(&cf);
   assert_int_equal(stats(l).fills_cleaned, 1);
-  assert_null(get(l, key, NULL, NULL));
-  expect_body(l, "https://f.test/kept", NULL, 3000, 4);
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
+  lmdb_test_expect_body(l, "https://f.test/kept", NULL, 3000, 4);
   cache_lmdb_close(&l);
-  assert_clean(hash_of(key));
-  l = open_ok(&cf); /* once only */
+  assert_clean(lmdb_test_hash(key));
+  l = lmdb_test_open(&cf); /* once only */
   assert_int_equal(stats(l).fills_cleaned, 0);
   cache_lmdb_close(&l);
 }
 
 /* Past max_fill_bytes: refused at begin, or failed while appending. */
 static void test_fill_too_big(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
   const char *key = "https://f.test/2big";
   struct cache_obj *o = stub(key, NULL);
   struct cache_lmdb_fill *f;
@@ -476,7 +366,7 @@ static void test_fill_too_big(void **state) {
 
   (void)state;
   cf.max_fill_bytes = MiB;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   assert_null(
       cache_lmdb_fill_begin(l, o, MiB + 1, 1, on_notify, on_release, &s, &err));
   assert_int_equal(err, -E2BIG);
@@ -491,18 +381,14 @@ static void test_fill_too_big(void **state) {
   cache_lmdb_fill_end(f, true);
   cache_lmdb_flush(l);
   assert_int_equal(state_of(f), CACHE_LMDB_FILL_FAILED);
-  assert_null(get(l, key, NULL, NULL));
-  expect_fills(l, 1, 0, 1);
-  cache_lmdb_fill_unref(&f);
-  assert_int_equal(s.released, 1);
-  cache_lmdb_close(&l);
-  assert_clean(hash_of(key));
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
+  expect_failed_gone(&l, &f, &s, key);
 }
 
 /* Past CACHE_LMDB_FILL_INFLIGHT uncommitted bytes append asks for a pause. */
 static void test_fill_inflight(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   struct cache_lmdb_fill *f = begin(l, "https://f.test/i", NULL, NULL);
   size_t limit = CACHE_LMDB_FILL_INFLIGHT;
   uint64_t committed;
@@ -530,7 +416,7 @@ static void test_fill_inflight(void **state) {
 
 /* A fill larger than the map: FAILED (-ENOBUFS), cleaned, reads go on. */
 static void test_fill_map_full(void **state) {
-  struct cache_lmdb_conf cf = conf(4 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(4 * MiB);
   const char *key = "https://f.test/huge";
   struct cache_lmdb_fill *f;
   struct cache_lmdb_ref ref;
@@ -539,7 +425,7 @@ static void test_fill_map_full(void **state) {
 
   (void)state;
   cf.max_fill_bytes = 64 * MiB;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   put(l, "https://f.test/small", NULL, 5000, 3);
   f = begin(l, key, NULL, &s);
   assert_int_equal(feed_until_fail(l, f), -ENOBUFS);
@@ -551,20 +437,16 @@ static void test_fill_map_full(void **state) {
   put(l, "https://f.test/after", NULL, 5000, 4); /* behind the abort */
   cache_lmdb_flush(l);
   assert_int_equal(cache_lmdb_read_chunk(l, &ref, 0, buf, sizeof buf), -ENOENT);
-  expect_body(l, "https://f.test/after", NULL, 5000, 4);
-  assert_null(get(l, key, NULL, NULL));
+  lmdb_test_expect_body(l, "https://f.test/after", NULL, 5000, 4);
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
   assert_true(stats(l).map_full > 0);
-  expect_fills(l, 1, 0, 1);
-  cache_lmdb_fill_unref(&f);
-  assert_int_equal(s.released, 1);
-  cache_lmdb_close(&l);
-  assert_clean(hash_of(key));
+  expect_failed_gone(&l, &f, &s, key);
 }
 
 /* Close with a fill open and still referenced: it fails, outlives the tier. */
 static void test_fill_close_open(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://f.test/c";
   struct seen s = {0};
   struct cache_lmdb_fill *f = begin(l, key, NULL, &s);
@@ -582,8 +464,8 @@ static void test_fill_close_open(void **state) {
   assert_int_equal(s.released, 0);
   cache_lmdb_fill_unref(&f);
   assert_int_equal(s.released, 1);
-  assert_clean(hash_of(key));
-  l = open_ok(&cf);
+  assert_clean(lmdb_test_hash(key));
+  l = lmdb_test_open(&cf);
   assert_int_equal(stats(l).fills_cleaned, 0);
   cache_lmdb_close(&l);
 }
@@ -593,7 +475,7 @@ static void test_fill_close_open(void **state) {
  * body shorter than a chunk, or empty, is written in one txn, no marker.
  */
 static void test_fill_max_fills(void **state) {
-  struct cache_lmdb_conf cf = conf(16 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
   struct cache_obj *o = stub("https://f.test/m", NULL);
   struct cache_lmdb_fill *a, *b;
   struct cache_lmdb *l;
@@ -601,7 +483,7 @@ static void test_fill_max_fills(void **state) {
 
   (void)state;
   cf.max_fills = 2;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   a = begin(l, "https://f.test/m1", NULL, NULL);
   b = begin(l, "https://f.test/m2", NULL, NULL);
   assert_null(cache_lmdb_fill_begin(l, o, 10, 1, NULL, NULL, NULL, &err));
@@ -616,71 +498,57 @@ static void test_fill_max_fills(void **state) {
   cache_lmdb_fill_end(a, true);
   cache_lmdb_fill_end(b, true);
   cache_lmdb_flush(l);
-  expect_body(l, "https://f.test/m", NULL, 0, 0);
-  expect_body(l, "https://f.test/m2", NULL, 1000, 3);
+  lmdb_test_expect_body(l, "https://f.test/m", NULL, 0, 0);
+  lmdb_test_expect_body(l, "https://f.test/m2", NULL, 1000, 3);
   expect_fills(l, 3, 2, 1);
   cache_lmdb_fill_unref(&a);
   cache_lmdb_fill_unref(&b);
   cache_lmdb_close(&l);
   assert_int_equal(markers(), 0);
-  assert_int_equal(records(hash_of("https://f.test/m2")), 2);
+  assert_int_equal(records(lmdb_test_hash("https://f.test/m2")), 2);
 }
 
 /* A full disk (RLIMIT_FSIZE): the fill fails with -ENOSPC, cleaned later. */
 static void test_fill_disk_full(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
   const char *key = "https://f.test/d";
   struct cache_lmdb_fill *f;
-  struct rlimit old, lim;
+  struct rlimit old;
   struct cache_lmdb *l;
   struct seen s = {0};
-  char p[128];
-  FILE *fp;
 
   (void)state;
   cf.retry_ms = 50;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   f = begin(l, key, NULL, &s);
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  fp = fopen(p, "r");
-  fseek(fp, 0, SEEK_END);
-  getrlimit(RLIMIT_FSIZE, &old);
-  lim = old;
-  lim.rlim_cur = (rlim_t)ftell(fp) + 2 * MiB;
-  fclose(fp);
-  signal(SIGXFSZ, SIG_IGN);
-  setrlimit(RLIMIT_FSIZE, &lim);
+  lmdb_test_fsize_limit(&old, 2 * MiB);
   assert_int_equal(feed_until_fail(l, f), -ENOSPC);
   assert_int_equal(state_of(f), CACHE_LMDB_FILL_FAILED);
   cache_lmdb_fill_end(f, true);
-  setrlimit(RLIMIT_FSIZE, &old);
-  signal(SIGXFSZ, SIG_DFL);
+  lmdb_test_fsize_restore(&old);
   for (int i = 0; i < 400 && stats(l).writes_disabled; i++) {
     usleep(10000); /* the back-off ends; the abort is retried */
     cache_lmdb_flush(l);
   }
   assert_false(stats(l).writes_disabled);
-  expect_fills(l, 1, 0, 1);
-  cache_lmdb_fill_unref(&f);
-  assert_int_equal(s.released, 1);
-  cache_lmdb_close(&l);
-  assert_clean(hash_of(key));
+  expect_failed_gone(&l, &f, &s, key);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup(test_fill_complete, wipe),
-      cmocka_unit_test_setup(test_fill_readers, wipe),
-      cmocka_unit_test_setup(test_fill_abort, wipe),
-      cmocka_unit_test_setup(test_fill_replace, wipe),
-      cmocka_unit_test_setup(test_fill_crash, wipe),
-      cmocka_unit_test_setup(test_fill_too_big, wipe),
-      cmocka_unit_test_setup(test_fill_inflight, wipe),
-      cmocka_unit_test_setup(test_fill_map_full, wipe),
-      cmocka_unit_test_setup(test_fill_close_open, wipe),
-      cmocka_unit_test_setup(test_fill_max_fills, wipe),
-      cmocka_unit_test_setup(test_fill_disk_full, wipe),
+      cmocka_unit_test_setup(test_fill_complete, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_readers, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_abort, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_replace, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_crash, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_too_big, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_inflight, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_map_full, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_close_open, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_max_fills, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_fill_disk_full, lmdb_test_dir_wipe),
   };
 
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, lmdb_test_dir_setup,
+                                lmdb_test_dir_teardown);
 }

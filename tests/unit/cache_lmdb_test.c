@@ -1,13 +1,13 @@
 /*
  * cache/lmdb_tier.c and its writer on real LMDB files in a temp dir
- * (mkdtemp under /tmp, removed at the end): round trips with Vary variants
- * and multi-chunk bodies, streaming by chunk, replace, remove, persistence
- * across close/open, format refusal and rebuild, corruption, map full,
- * concurrent readers, a full queue, stale reader slots, a full disk.
+ * (lmdb_test_util.h): round trips with Vary variants and multi-chunk
+ * bodies, streaming by chunk, replace, remove, persistence across
+ * close/open, format refusal and rebuild, corruption, map full, concurrent
+ * readers, a full queue, stale reader slots, a full disk.
  *
- * The test itself includes lmdb.h only to damage the environment on
- * purpose (a foreign format record, a corrupted header). Access times are
- * passed in; the writer's clock only paces syncs and retries.
+ * The test itself calls LMDB only to damage the environment on purpose (a
+ * foreign format record, a corrupted header). Access times are passed in;
+ * the writer's clock only paces syncs and retries.
  */
 #include "config.h"
 
@@ -27,78 +27,15 @@
 
 #include <cmocka.h>
 #include <lmdb.h>
-#include <xxhash.h>
 
 #include "cache/lmdb_int.h"
 #include "cache/lmdb_tier.h"
+#include "tests/unit/lmdb_test_util.h"
 #include "tests/unit/test_check.h"
-
-#define MiB (1024u * 1024u)
-
-
-static const struct cache_meta meta = {
-    .status = 200, .lifetime_ms = 5000, .swr_ms = -1, .sie_ms = -1};
-
-static char dir[64];
-
-static char byte_at(uint64_t seed, uint64_t pos) {
-  return (char)(((pos + seed) * 2654435761u) >> 13);
-}
-
-static struct cache_obj *mk(const char *key, const char *vk, size_t len,
-                            uint64_t seed) {
-  size_t klen = strlen(key), vlen = vk != NULL ? strlen(vk) : 0;
-  struct cache_obj *o =
-      cache_obj_new(XXH3_64bits(key, klen), key, klen, vk, vlen,
-                    vk != NULL ? "accept-language" : NULL, "\"e\"",
-                    "Surrogate-Key: t1 t2\r\n", 22, &meta, len);
-  char buf[4096];
-
-  for (size_t off = 0; off < len;) {
-    size_t n = len - off < sizeof buf ? len - off : sizeof buf;
-
-    for (size_t i = 0; i < n; i++)
-      buf[i] = byte_at(seed, off + i);
-    cache_obj_append(o, buf, n);
-    off += n;
-  }
-  cache_obj_finish(o, CACHE_OBJ_COMPLETE);
-  return o;
-}
-
-static bool body_is(const struct cache_obj *o, size_t len, uint64_t seed) {
-  struct cache_obj_cursor cur;
-  struct cache_chunk *c;
-  const char *p;
-  size_t n, pos = 0;
-
-  if (cache_obj_state(o) != CACHE_OBJ_COMPLETE || cache_obj_body_len(o) != len)
-    return false;
-  cache_obj_cursor_init(&cur, o);
-  while ((n = cache_obj_read(&cur, o, &p, &c, SIZE_MAX)) > 0)
-    for (size_t i = 0; i < n; i++, pos++)
-      if (p[i] != byte_at(seed, pos))
-        return false;
-  return pos == len;
-}
-
-static bool match_vary(const struct cache_obj *o, void *arg) {
-  const char *want = arg;
-
-  return o->vary_key_len == strlen(want) &&
-         memcmp(o->vary_key, want, o->vary_key_len) == 0;
-}
-
-static struct cache_obj *get(struct cache_lmdb *l, const char *key,
-                             const char *vk, bool *seen) {
-  return cache_lmdb_lookup(l, XXH3_64bits(key, strlen(key)), key, strlen(key),
-                           vk != NULL ? match_vary : NULL, (void *)vk, seen,
-                           1000);
-}
 
 static void put(struct cache_lmdb *l, const char *key, const char *vk,
                 size_t len, uint64_t seed, uint64_t now) {
-  struct cache_obj *o = mk(key, vk, len, seed);
+  struct cache_obj *o = lmdb_test_obj_new(key, vk, len, seed);
 
   assert_int_equal(cache_lmdb_store(l, o, now), 0);
   cache_obj_unref(&o);
@@ -107,55 +44,15 @@ static void put(struct cache_lmdb *l, const char *key, const char *vk,
 /* Stores, letting the writer drain the queue when it is full. */
 static void put_retry(struct cache_lmdb *l, const char *key, size_t len,
                       uint64_t seed) {
-  struct cache_obj *o = mk(key, NULL, len, seed);
+  struct cache_obj *o = lmdb_test_obj_new(key, NULL, len, seed);
 
   while (cache_lmdb_store(l, o, 1) == -EAGAIN)
     cache_lmdb_flush(l);
   cache_obj_unref(&o);
 }
 
-static struct cache_lmdb_conf conf(uint64_t map) {
-  return (struct cache_lmdb_conf){
-      .path = dir, .map_bytes = map, .durability = CACHE_LMDB_FAST};
-}
-
-static struct cache_lmdb *open_ok(const struct cache_lmdb_conf *cf) {
-  int err = 0;
-  struct cache_lmdb *l = cache_lmdb_open(cf, &err);
-
-  assert_non_null(l);
-  return l;
-}
-
-static void wipe(void) {
-  char p[128];
-
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  unlink(p);
-}
-
-static int setup(void **state) {
-  (void)state;
-  strcpy(dir, "/tmp/strata-lmdb-XXXXXX");
-  return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  wipe();
-  return rmdir(dir);
-}
-
-static int each_setup(void **state) {
-  (void)state;
-  wipe();
-  return 0;
-}
-
 static void test_round_trip(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
   struct cache_lmdb_stats st;
   struct cache_lmdb *l;
   struct cache_obj *o;
@@ -163,33 +60,25 @@ static void test_round_trip(void **state) {
 
   (void)state;
   cf.durability = CACHE_LMDB_SAFE;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   put(l, "https://a.test/small", NULL, 100, 1, 10);
   put(l, "https://a.test/empty", NULL, 0, 2, 10);
   put(l, "https://a.test/big", NULL, 3 * MiB + 17, 3, 10);
   put(l, "https://a.test/v", "en", 5000, 4, 10);
   put(l, "https://a.test/v", "fr", 6000, 5, 10);
   cache_lmdb_flush(l);
-  o = get(l, "https://a.test/small", NULL, &seen);
-  assert_true(seen && o != NULL && body_is(o, 100, 1));
+  o = lmdb_test_get(l, "https://a.test/small", NULL, &seen);
+  assert_true(seen && o != NULL && lmdb_test_body_is(o, 100, 1));
   assert_int_equal(o->meta.lifetime_ms, 5000);
   assert_string_equal(o->etag, "\"e\"");
   cache_obj_unref(&o);
-  o = get(l, "https://a.test/empty", NULL, NULL);
-  assert_true(o != NULL && body_is(o, 0, 2));
-  cache_obj_unref(&o);
-  o = get(l, "https://a.test/big", NULL, NULL);
-  assert_true(o != NULL && body_is(o, 3 * MiB + 17, 3));
-  cache_obj_unref(&o);
-  o = get(l, "https://a.test/v", "fr", &seen);
-  assert_true(o != NULL && body_is(o, 6000, 5));
-  cache_obj_unref(&o);
-  o = get(l, "https://a.test/v", "en", NULL);
-  assert_true(o != NULL && body_is(o, 5000, 4));
-  cache_obj_unref(&o);
-  assert_null(get(l, "https://a.test/v", "de", &seen));
+  lmdb_test_expect_body(l, "https://a.test/empty", NULL, 0, 2);
+  lmdb_test_expect_body(l, "https://a.test/big", NULL, 3 * MiB + 17, 3);
+  lmdb_test_expect_body(l, "https://a.test/v", "fr", 6000, 5);
+  lmdb_test_expect_body(l, "https://a.test/v", "en", 5000, 4);
+  assert_null(lmdb_test_get(l, "https://a.test/v", "de", &seen));
   assert_true(seen); /* vary-miss */
-  assert_null(get(l, "https://a.test/none", NULL, &seen));
+  assert_null(lmdb_test_get(l, "https://a.test/none", NULL, &seen));
   assert_false(seen); /* uri-miss */
   cache_lmdb_stats(l, &st);
   assert_int_equal(st.objects, 5);
@@ -201,8 +90,8 @@ static void test_round_trip(void **state) {
 }
 
 static void test_stream_chunks(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://a.test/stream";
   size_t len = 3 * MiB + 5;
   struct cache_lmdb_ref ref;
@@ -212,8 +101,8 @@ static void test_stream_chunks(void **state) {
   (void)state;
   put(l, key, NULL, len, 9, 10);
   cache_lmdb_flush(l);
-  o = cache_lmdb_lookup_head(l, XXH3_64bits(key, strlen(key)), key, strlen(key),
-                             NULL, NULL, NULL, 20, &ref);
+  o = cache_lmdb_lookup_head(l, lmdb_test_hash(key), key, strlen(key), NULL,
+                             NULL, NULL, 20, &ref);
   assert_non_null(o);
   assert_int_equal(cache_obj_state(o), CACHE_OBJ_BUSY);
   assert_int_equal(o->expected_len, len);
@@ -222,7 +111,7 @@ static void test_stream_chunks(void **state) {
   /* A range in chunk 12 only: the last 5 bytes. */
   assert_int_equal(cache_lmdb_read_chunk(l, &ref, 12, buf, CACHE_CHUNK_SIZE),
                    5);
-  assert_int_equal(buf[4], byte_at(9, len - 1));
+  assert_int_equal(buf[4], lmdb_test_byte(9, len - 1));
   for (uint32_t i = 0; i < ref.nchunks; i++) {
     int n = cache_lmdb_read_chunk(l, &ref, i, buf, CACHE_CHUNK_SIZE);
 
@@ -230,7 +119,7 @@ static void test_stream_chunks(void **state) {
     cache_obj_append(o, buf, (size_t)n);
   }
   cache_obj_finish(o, CACHE_OBJ_COMPLETE);
-  assert_true(body_is(o, len, 9));
+  assert_true(lmdb_test_body_is(o, len, 9));
   cache_obj_unref(&o);
   assert_int_equal(cache_lmdb_read_chunk(l, &ref, 13, buf, CACHE_CHUNK_SIZE),
                    -ERANGE);
@@ -244,29 +133,25 @@ static void test_stream_chunks(void **state) {
 }
 
 static void test_replace_remove(void **state) {
-  struct cache_lmdb_conf cf = conf(16 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://a.test/r";
   struct cache_lmdb_stats st;
-  struct cache_obj *o;
 
   (void)state;
   put(l, key, "en", 1000, 1, 10);
   put(l, key, "fr", 1000, 2, 10);
   put(l, key, "en", 2000, 3, 11); /* replaces the first */
   cache_lmdb_flush(l);
-  o = get(l, key, "en", NULL);
-  assert_true(o != NULL && body_is(o, 2000, 3));
-  cache_obj_unref(&o);
+  lmdb_test_expect_body(l, key, "en", 2000, 3);
   cache_lmdb_stats(l, &st);
   assert_int_equal(st.replaces, 1);
   assert_int_equal(st.objects, 2);
   assert_int_equal(
-      cache_lmdb_remove_key(l, XXH3_64bits(key, strlen(key)), key, strlen(key)),
-      0);
+      cache_lmdb_remove_key(l, lmdb_test_hash(key), key, strlen(key)), 0);
   cache_lmdb_flush(l);
-  assert_null(get(l, key, "fr", NULL));
-  assert_null(get(l, key, "en", NULL));
+  assert_null(lmdb_test_get(l, key, "fr", NULL));
+  assert_null(lmdb_test_get(l, key, "en", NULL));
   cache_lmdb_stats(l, &st);
   assert_int_equal(st.objects, 0);
   assert_int_equal(st.removes, 2);
@@ -274,8 +159,8 @@ static void test_replace_remove(void **state) {
 }
 
 static void test_persistence(void **state) {
-  struct cache_lmdb_conf cf = conf(256 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(256 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   struct cache_lmdb_stats st;
   char key[64];
   int found = 0;
@@ -286,13 +171,13 @@ static void test_persistence(void **state) {
     put_retry(l, key, 200, (uint64_t)i);
   }
   cache_lmdb_close(&l);
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   for (int i = 0; i < 10000; i++) {
     struct cache_obj *o;
 
     snprintf(key, sizeof key, "https://p.test/%d", i);
-    o = get(l, key, NULL, NULL);
-    found += o != NULL && body_is(o, 200, (uint64_t)i);
+    o = lmdb_test_get(l, key, NULL, NULL);
+    found += o != NULL && lmdb_test_body_is(o, 200, (uint64_t)i);
     if (o != NULL)
       cache_obj_unref(&o);
   }
@@ -304,15 +189,12 @@ static void test_persistence(void **state) {
 
 /* Overwrites meta "format" (or a header record) behind the tier's back. */
 static void damage(const char *what, uint64_t hash) {
-  MDB_env *env;
+  MDB_env *env = lmdb_test_env_open(0);
   MDB_txn *txn;
   MDB_dbi dbi;
   MDB_val k, v;
   uint8_t kb[LMDB_OKEY_LEN], fmt[LMDB_FORMAT_LEN];
 
-  assert_int_equal(mdb_env_create(&env), 0);
-  assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-  assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
   assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
   if (strcmp(what, "format") == 0) {
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
@@ -336,8 +218,8 @@ static void damage(const char *what, uint64_t hash) {
 }
 
 static void test_format_mismatch(void **state) {
-  struct cache_lmdb_conf cf = conf(16 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   struct cache_obj *o;
   char p[128];
   FILE *f;
@@ -350,17 +232,18 @@ static void test_format_mismatch(void **state) {
   assert_null(cache_lmdb_open(&cf, &err));
   assert_int_equal(err, -EPROTO);
   cf.rebuild_incompatible = true;
-  l = open_ok(&cf);
-  assert_null(get(l, "https://a.test/f", NULL, NULL)); /* rebuilt empty */
+  l = lmdb_test_open(&cf);
+  /* Rebuilt empty. */
+  assert_null(lmdb_test_get(l, "https://a.test/f", NULL, NULL));
   put(l, "https://a.test/f", NULL, 10, 1, 1);
   cache_lmdb_flush(l);
-  o = get(l, "https://a.test/f", NULL, NULL);
+  o = lmdb_test_get(l, "https://a.test/f", NULL, NULL);
   assert_non_null(o);
   cache_obj_unref(&o);
   cache_lmdb_close(&l);
   /* Not an LMDB file at all. */
-  wipe();
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
+  lmdb_test_dir_wipe(NULL);
+  snprintf(p, sizeof p, "%s/data.mdb", lmdb_test_dir);
   f = fopen(p, "w");
   for (int i = 0; i < 3000; i++)
     fputs("not lmdb ", f);
@@ -369,36 +252,36 @@ static void test_format_mismatch(void **state) {
   assert_null(cache_lmdb_open(&cf, &err));
   assert_int_equal(err, -EPROTO);
   cf.rebuild_incompatible = true;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   cache_lmdb_close(&l);
 }
 
 static void test_corrupt_header(void **state) {
-  struct cache_lmdb_conf cf = conf(16 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   const char *key = "https://a.test/c";
   struct cache_lmdb_stats st;
 
   (void)state;
   put(l, key, NULL, 1000, 1, 1);
   cache_lmdb_close(&l);
-  damage("header", XXH3_64bits(key, strlen(key)));
-  l = open_ok(&cf);
-  assert_null(get(l, key, NULL, NULL));
+  damage("header", lmdb_test_hash(key));
+  l = lmdb_test_open(&cf);
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
   cache_lmdb_flush(l); /* the writer removes it */
   cache_lmdb_stats(l, &st);
   assert_int_equal(st.corrupt, 1);
   assert_int_equal(st.removes, 1);
   assert_int_equal(st.objects, 0);
-  assert_null(get(l, key, NULL, NULL));
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
   cache_lmdb_stats(l, &st);
   assert_int_equal(st.corrupt, 1); /* gone, not met again */
   cache_lmdb_close(&l);
 }
 
 static void test_map_full(void **state) {
-  struct cache_lmdb_conf cf = conf(4 * MiB);
-  struct cache_lmdb *l = open_ok(&cf);
+  struct cache_lmdb_conf cf = lmdb_test_conf(4 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
   struct cache_lmdb_stats st;
   struct cache_obj *o;
   char key[64];
@@ -413,10 +296,10 @@ static void test_map_full(void **state) {
     if (i % 8 != 7)
       continue;
     /* The hot object is read all along: its access time keeps it. */
-    o = cache_lmdb_lookup(l, XXH3_64bits("https://a.test/hot", 18),
+    o = cache_lmdb_lookup(l, lmdb_test_hash("https://a.test/hot"),
                           "https://a.test/hot", 18, NULL, NULL, NULL,
                           10 + (uint64_t)i);
-    assert_true(o != NULL && body_is(o, 30000, 7));
+    assert_true(o != NULL && lmdb_test_body_is(o, 30000, 7));
     cache_obj_unref(&o);
     cache_lmdb_flush(l);
     cache_lmdb_stats(l, &st);
@@ -427,10 +310,10 @@ static void test_map_full(void **state) {
   assert_true(st.evictions > 0);
   assert_true(st.stores >= 550);
   assert_true(st.used_bytes <= high);
-  o = get(l, "https://m.test/599", NULL, NULL); /* the newest are kept */
-  assert_true(o != NULL && body_is(o, 20000, 599));
-  cache_obj_unref(&o);
-  assert_null(get(l, "https://m.test/0", NULL, NULL)); /* the oldest went */
+  /* The newest are kept. */
+  lmdb_test_expect_body(l, "https://m.test/599", NULL, 20000, 599);
+  /* The oldest went. */
+  assert_null(lmdb_test_get(l, "https://m.test/0", NULL, NULL));
   cache_lmdb_close(&l);
 }
 
@@ -449,10 +332,10 @@ static void *reader(void *p) {
     struct cache_obj *o;
 
     snprintf(key, sizeof key, "https://c.test/%u", i++ % 500);
-    o = get(a->l, key, NULL, NULL);
+    o = lmdb_test_get(a->l, key, NULL, NULL);
     if (o == NULL)
       continue;
-    CHECK(body_is(o, 3000 + (i - 1) % 500, (i - 1) % 500));
+    CHECK(lmdb_test_body_is(o, 3000 + (i - 1) % 500, (i - 1) % 500));
     cache_obj_unref(&o);
     a->hits++;
   }
@@ -460,14 +343,14 @@ static void *reader(void *p) {
 }
 
 static void test_concurrent_readers(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
   struct reader_arg a[3];
   pthread_t t[3];
   char key[64];
   unsigned hits = 0;
 
   (void)state;
-  a[0].l = open_ok(&cf);
+  a[0].l = lmdb_test_open(&cf);
   for (int i = 0; i < 3; i++) {
     a[i] = (struct reader_arg){.l = a[0].l};
     assert_int_equal(pthread_create(&t[i], NULL, reader, &a[i]), 0);
@@ -488,15 +371,15 @@ static void test_concurrent_readers(void **state) {
 }
 
 static void test_queue_full(void **state) {
-  struct cache_lmdb_conf cf = conf(16 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
   struct cache_lmdb_stats st;
   struct cache_lmdb *l;
-  struct cache_obj *o = mk("https://a.test/q9", NULL, 10, 0);
+  struct cache_obj *o = lmdb_test_obj_new("https://a.test/q9", NULL, 10, 0);
   char key[64];
 
   (void)state;
   cf.queue_max = 8;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   lmdb_writer_hold(l, true);
   for (int i = 0; i < 8; i++) {
     snprintf(key, sizeof key, "https://a.test/q%d", i);
@@ -520,7 +403,7 @@ static void test_queue_full(void **state) {
  * the next open clears the dead one's slot.
  */
 static void test_stale_reader(void **state) {
-  struct cache_lmdb_conf cf = conf(16 * MiB);
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
   struct cache_lmdb_stats st;
   struct cache_lmdb *l;
   int hold[2], status;
@@ -528,7 +411,7 @@ static void test_stale_reader(void **state) {
   char c;
 
   (void)state;
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   put(l, "https://a.test/s", NULL, 10, 0, 1);
   cache_lmdb_close(&l);
   assert_int_equal(pipe(hold), 0);
@@ -546,11 +429,12 @@ static void test_stale_reader(void **state) {
     int err;
     struct cache_lmdb *v = cache_lmdb_open(&cf, &err);
 
-    (void)get(v, "https://a.test/nothing", NULL, NULL); /* takes a slot */
+    /* Takes a slot. */
+    (void)lmdb_test_get(v, "https://a.test/nothing", NULL, NULL);
     raise(SIGKILL);
   }
   waitpid(victim, &status, 0);
-  l = open_ok(&cf);
+  l = lmdb_test_open(&cf);
   cache_lmdb_stats(l, &st);
   assert_true(st.stale_readers >= 1);
   cache_lmdb_close(&l);
@@ -559,57 +443,56 @@ static void test_stale_reader(void **state) {
   waitpid(keeper, &status, 0);
 }
 
+/*
+ * A tier (retrying writes after 50 ms) holding key, 1000 bytes of pattern 1,
+ * on a full disk: its data file may not grow. *old: the limit before.
+ */
+static struct cache_lmdb *open_disk_full(const char *key, struct rlimit *old) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l;
+
+  cf.retry_ms = 50;
+  l = lmdb_test_open(&cf);
+  put(l, key, NULL, 1000, 1, 1);
+  cache_lmdb_flush(l);
+  lmdb_test_fsize_limit(old, 0);
+  return l;
+}
+
 /* A full disk, simulated with RLIMIT_FSIZE: writes fail with EFBIG. */
 static void test_disk_full(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
   struct cache_lmdb_stats st;
-  struct rlimit old, lim;
+  struct rlimit old;
   struct cache_lmdb *l;
   struct cache_obj *o;
-  char p[128];
-  FILE *f;
   int rc;
 
   (void)state;
-  cf.retry_ms = 50;
-  l = open_ok(&cf);
-  put(l, "https://a.test/d0", NULL, 1000, 1, 1);
-  cache_lmdb_flush(l);
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  f = fopen(p, "r");
-  fseek(f, 0, SEEK_END);
-  getrlimit(RLIMIT_FSIZE, &old);
-  lim = old;
-  lim.rlim_cur = (rlim_t)ftell(f);
-  fclose(f);
-  signal(SIGXFSZ, SIG_IGN);
-  setrlimit(RLIMIT_FSIZE, &lim);
+  l = open_disk_full("https://a.test/d0", &old);
   put(l, "https://a.test/d1", NULL, 2 * MiB, 2, 1); /* must grow the file */
   cache_lmdb_flush(l);
   cache_lmdb_stats(l, &st);
   assert_true(st.disk_errors >= 1);
   assert_true(st.writes_disabled);
   assert_int_equal(st.store_dropped, 1);
-  o = get(l, "https://a.test/d0", NULL, NULL); /* reads keep working */
-  assert_true(o != NULL && body_is(o, 1000, 1));
+  /* Reads keep working. */
+  o = lmdb_test_get(l, "https://a.test/d0", NULL, NULL);
+  assert_true(o != NULL && lmdb_test_body_is(o, 1000, 1));
   assert_int_equal(cache_lmdb_store(l, o, 1), -ENOSPC);
   cache_obj_unref(&o);
-  assert_null(get(l, "https://a.test/d1", NULL, NULL));
-  setrlimit(RLIMIT_FSIZE, &old);
+  assert_null(lmdb_test_get(l, "https://a.test/d1", NULL, NULL));
+  lmdb_test_fsize_restore(&old);
   /* Writes resume after the back-off. */
-  o = mk("https://a.test/d1", NULL, 2 * MiB, 2);
+  o = lmdb_test_obj_new("https://a.test/d1", NULL, 2 * MiB, 2);
   for (int i = 0; i < 400 && (rc = cache_lmdb_store(l, o, 1)) != 0; i++)
     usleep(10000);
   assert_int_equal(rc, 0);
   cache_obj_unref(&o);
   cache_lmdb_flush(l);
-  o = get(l, "https://a.test/d1", NULL, NULL);
-  assert_true(o != NULL && body_is(o, 2 * MiB, 2));
-  cache_obj_unref(&o);
+  lmdb_test_expect_body(l, "https://a.test/d1", NULL, 2 * MiB, 2);
   cache_lmdb_stats(l, &st);
   assert_false(st.writes_disabled);
   cache_lmdb_close(&l);
-  signal(SIGXFSZ, SIG_DFL);
 }
 
 /* Ops counted as queued; 0 once the writer has drained everything. */
@@ -628,34 +511,17 @@ static unsigned queued(struct cache_lmdb *l) {
  * rounds with nothing to take, and close never returns).
  */
 static void test_requeue_count(void **state) {
-  struct cache_lmdb_conf cf = conf(64 * MiB);
-  struct rlimit old, lim;
-  struct cache_lmdb *l;
-  char p[128];
-  FILE *f;
+  struct rlimit old;
+  struct cache_lmdb *l = open_disk_full("https://a.test/r0", &old);
 
   (void)state;
-  cf.retry_ms = 50;
-  l = open_ok(&cf);
-  put(l, "https://a.test/r0", NULL, 1000, 1, 1);
-  cache_lmdb_flush(l);
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  f = fopen(p, "r");
-  fseek(f, 0, SEEK_END);
-  getrlimit(RLIMIT_FSIZE, &old);
-  lim = old;
-  lim.rlim_cur = (rlim_t)ftell(f);
-  fclose(f);
-  signal(SIGXFSZ, SIG_IGN);
-  setrlimit(RLIMIT_FSIZE, &lim);
   lmdb_writer_hold(l, true);
   assert_int_equal(cache_lmdb_remove_key(l, 1, "x", 1), 0);
   for (int i = 0; i < 3; i++) /* more than a batch: two wait behind */
     put(l, "https://a.test/r1", NULL, 2 * MiB, 2, 1);
   lmdb_writer_hold(l, false);
   cache_lmdb_flush(l);
-  setrlimit(RLIMIT_FSIZE, &old);
-  signal(SIGXFSZ, SIG_DFL);
+  lmdb_test_fsize_restore(&old);
   for (int i = 0; i < 400 && queued(l) > 0; i++) {
     usleep(10000); /* the back-off ends; the removal is retried */
     cache_lmdb_flush(l);
@@ -666,19 +532,20 @@ static void test_requeue_count(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup(test_round_trip, each_setup),
-      cmocka_unit_test_setup(test_stream_chunks, each_setup),
-      cmocka_unit_test_setup(test_replace_remove, each_setup),
-      cmocka_unit_test_setup(test_persistence, each_setup),
-      cmocka_unit_test_setup(test_format_mismatch, each_setup),
-      cmocka_unit_test_setup(test_corrupt_header, each_setup),
-      cmocka_unit_test_setup(test_map_full, each_setup),
-      cmocka_unit_test_setup(test_concurrent_readers, each_setup),
-      cmocka_unit_test_setup(test_queue_full, each_setup),
-      cmocka_unit_test_setup(test_stale_reader, each_setup),
-      cmocka_unit_test_setup(test_disk_full, each_setup),
-      cmocka_unit_test_setup(test_requeue_count, each_setup),
+      cmocka_unit_test_setup(test_round_trip, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_stream_chunks, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_replace_remove, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_persistence, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_format_mismatch, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_corrupt_header, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_map_full, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_concurrent_readers, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_queue_full, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_stale_reader, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_disk_full, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_requeue_count, lmdb_test_dir_wipe),
   };
 
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, lmdb_test_dir_setup,
+                                lmdb_test_dir_teardown);
 }
