@@ -12,6 +12,12 @@
 #include <strings.h>
 
 #include <xxhash.h>
+#ifdef HAVE_XXH3_64BITS_WITHSEED_DISPATCH
+#include <xxh_x86dispatch.h>
+#define chunk_hash XXH3_64bits_withSeed_dispatch /* AVX2/AVX-512 when there */
+#else
+#define chunk_hash XXH3_64bits_withSeed
+#endif
 
 #include "cache/lmdb_int.h"
 #include "common/assert.h"
@@ -240,7 +246,7 @@ struct cache_obj *lmdb_hdr_obj(const struct lmdb_hdr *h, bool body) {
 
 static uint64_t chunk_sum(const void *data, size_t n, uint64_t id,
                           uint32_t idx) {
-  return XXH3_64bits_withSeed(data, n, id * SEED_MUL + idx);
+  return chunk_hash(data, n, id * SEED_MUL + idx);
 }
 
 void lmdb_chunk_seal(void *rec, size_t n, uint64_t id, uint32_t idx) {
