@@ -44,13 +44,16 @@ cache_disk_attach(struct cache_obj *o, struct cache_lmdb *l, const struct cache_
         b->ref = *ref;
     b->fill = fill != NULL ? cache_lmdb_fill_ref(fill) : NULL;
     o->ext = b;
-    o->ext_release = body_release;
+    /* Readers on other workers may be streaming o (a fill overflowing to
+     * disk): they switch to the disk body once they see this. */
+    __atomic_store_n(&o->ext_release, body_release, __ATOMIC_RELEASE);
 }
 
 const struct cache_disk_body *
 cache_disk_body(const struct cache_obj *o)
 {
-    return o->ext_release == body_release ? o->ext : NULL;
+    return __atomic_load_n(&o->ext_release, __ATOMIC_ACQUIRE) == body_release ? o->ext
+                                                                               : NULL;
 }
 
 enum cache_obj_state

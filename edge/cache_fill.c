@@ -114,7 +114,8 @@ cache_fill_begin(struct conn *c, struct cache_obj *stub, uint64_t len)
         return err;
     }
     __atomic_store_n(&fl->fill, f, __ATOMIC_RELEASE);
-    stub->expected_len = len;
+    if (stub->expected_len != len) /* an overflowing object is shared */
+        stub->expected_len = len;
     cache_disk_attach(stub, l, NULL, f);
     q->dfill = f;
     if (q->fill_wake == NULL) {
@@ -124,6 +125,42 @@ cache_fill_begin(struct conn *c, struct cache_obj *stub, uint64_t len)
     cache_busy_wait(q->busy, &q->fill_waiter);
     stat_inc(ST_CACHE_DISK_FILL);
     return 0;
+}
+
+/*
+ * A body of unknown length outgrew CACHE_FILL_OVERFLOW: the object
+ * moves to a disk fill. Its bytes so far are copied into the fill, and its
+ * readers (the leader's client, followers) switch to the disk body at the
+ * offset they reached (the chain they read stays until they let go).
+ * Returns as cache_fill_body.
+ */
+int
+cache_fill_overflow(struct conn *c)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = q->fill;
+    struct cache_obj_cursor cur;
+    struct cache_chunk *ch;
+    const char *p;
+    size_t n;
+    int rc = 0;
+
+    q->overflow_tried = true;
+    if (cache_fill_begin(c, o, CACHE_LEN_UNKNOWN) != 0)
+        return 0; /* no disk fill now: it stays in RAM, up to max_object */
+    cache_obj_cursor_init(&cur, o);
+    while ((n = cache_obj_read(&cur, o, &p, &ch, SIZE_MAX)) > 0) {
+        int r = cache_lmdb_fill_append(q->dfill, p, n);
+
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        rc |= r;
+    }
+    q->fill = NULL;
+    cache_obj_unref(&o); /* the busy entry and the readers keep it */
+    return rc < 0 ? -1 : rc;
 }
 
 int

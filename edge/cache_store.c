@@ -165,6 +165,7 @@ decide_store(struct conn *c, const struct h1_response *rsp)
     }
     q->fill = disk ? NULL : o;
     q->notified = 0;
+    q->overflow_tried = false;
     cache_flow_publish(c, CACHE_BUSY_OBJECT, o, 0);
     q->mode = CQ_SEND;
     cache_busy_wait(q->busy, &q->waiter);
@@ -312,6 +313,13 @@ cache_flow_on_body(struct conn *c, struct evbuffer *in, size_t n)
         left -= m;
     }
     body = cache_obj_body_len(q->fill);
+    if (q->fill->expected_len == CACHE_LEN_UNKNOWN && c->w->srv->disk != NULL &&
+        body > CACHE_FILL_OVERFLOW && !q->overflow_tried) {
+        int rc = cache_fill_overflow(c);
+
+        if (rc != 0 || q->fill == NULL)
+            return rc;
+    }
     if (body > c->wc->conf->cache.max_object && q->fill->expected_len == CACHE_LEN_UNKNOWN)
         return -1; /* too large for RAM: the store is abandoned */
     /* Waking every waiter for each small read costs a write per waiter:

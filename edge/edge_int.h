@@ -296,6 +296,7 @@ struct creq {
     struct cache_obj *disk_src; /* stub q->obj is promoted from */
     /* leader: a fill of the disk tier (cache_fill.c) */
     struct cache_lmdb_fill *dfill;
+    bool overflow_tried;        /* a RAM fill tried to move to disk */
     struct cache_busy_waiter fill_waiter; /* the writer's commits */
     struct event *fill_wake;
 };
@@ -379,6 +380,11 @@ int cache_fill_begin(struct conn *c, struct cache_obj *stub, uint64_t len);
  * proxy_store_resume) or -errno (the fill failed). */
 int cache_fill_body(struct conn *c, struct evbuffer *in, size_t n);
 void cache_fill_end(struct conn *c, bool complete);
+/* The RAM fill (unknown length) outgrew CACHE_FILL_OVERFLOW: continue on
+ * disk; 0 (also when no fill could start: it stays in RAM), 1 or -errno. */
+int cache_fill_overflow(struct conn *c);
+/* With a disk tier, a body of unknown length moves there past this. */
+#define CACHE_FILL_OVERFLOW (4u << 20)
 /* proxy.c: the store's writer caught up: read the upstream again. */
 void proxy_store_resume(struct conn *c);
 

@@ -154,6 +154,35 @@ def test_concurrent_requests_share_one_fill(tmp_path):
         assert e.stop() == 0
 
 
+def test_chunked_body_outgrowing_ram_moves_to_disk(tmp_path):
+    size = 24 << 20  # no Content-Length: it moves to disk past 4 MiB
+    disk = str(tmp_path / "cache")
+    e = Edge(str(tmp_path), extra=disk_conf(disk, max_object="8MiB"), workers=2)
+    path = "/ch/x.bin?%s" % q(size=size, cc="max-age=3600", chunked=1, delay_ms=200)
+    try:
+        want = get(e.origin.port, path)[3]
+        out = [None] * 4
+
+        def one(i):
+            out[i] = get(e.port, path)
+
+        ts = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(timeout=60)
+        assert all(o is not None and (o[0], o[2], o[3]) == (200, size, want) for o in out), \
+            [(o[0], o[2]) for o in out if o]
+        assert e.origin_stats()["requests"] == 2
+        time.sleep(0.3)
+        st, h, n, d, _ = get(e.port, path)
+        assert (st, n, d) == (200, size, want)
+        assert h["Cache-Status"].startswith("strata; hit"), h["Cache-Status"]
+        assert e.origin_stats()["requests"] == 2
+    finally:
+        assert e.stop() == 0
+
+
 def corrupt_chunk(datafile, body, idx):
     """Flips a byte of body chunk idx where it lies in the LMDB file. The
     pattern straddles one of the origin's 64 KiB window edges, so it occurs

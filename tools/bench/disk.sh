@@ -52,7 +52,10 @@ for spec in "300 102400" "120 1048576"; do
         else res=$(run_load "$nworker" "$nport" "$urls"); fi
         read -r rps cpu hr <<<"$res"
         printf "%-9s %-7s %10s %12s %10s\n" "${n}x$((size / 1024))K" "$s" "$rps" "$cpu" "$hr"
+        eval "rps_$s=$rps cpu_$s=$cpu"
     done
+    /usr/bin/python3 -c "import sys; r1,r2,c1,c2=map(float,sys.argv[1:5]); print('  %s: strata/nginx req/s ratio %.2f, cpu/req ratio %.2f' % (sys.argv[5], r1/r2, c1/c2))" \
+        "$rps_strata" "$rps_nginx" "$cpu_strata" "$cpu_nginx" "${n}x$((size / 1024))K"
 done
 
 # Part 2: a node whose disk holds fill_n objects, from exec to first hit.
