@@ -195,8 +195,17 @@ server_run(const char *conf_path, struct conf *conf)
     raise_nofile();
     evthread_use_pthreads();
     s.base = event_base_new();
-    if (s.base == NULL || open_listeners(conf, fds) != 0)
+    if (s.base == NULL)
         goto out;
+    /* Signals first, listeners last: a node accepts connections only once
+     * its caches are open, and a SIGTERM during a long disk open (cleaning
+     * fills a crash left) is a clean stop, not the default action. */
+    s.ev_term = evsignal_new(s.base, SIGTERM, on_signal, &s);
+    s.ev_int = evsignal_new(s.base, SIGINT, on_signal, &s);
+    s.ev_hup = evsignal_new(s.base, SIGHUP, on_signal, &s);
+    event_add(s.ev_term, NULL);
+    event_add(s.ev_int, NULL);
+    event_add(s.ev_hup, NULL);
     s.alog = access_log_open(conf->access_log);
     if (conf->cache.enabled) {
         s.ram = cache_ram_new(conf->cache.memory, conf->cache.max_object);
@@ -204,12 +213,8 @@ server_run(const char *conf_path, struct conf *conf)
         if (conf->cache.disk.path != NULL && open_disk(&s, conf) != 0)
             goto out;
     }
-    s.ev_term = evsignal_new(s.base, SIGTERM, on_signal, &s);
-    s.ev_int = evsignal_new(s.base, SIGINT, on_signal, &s);
-    s.ev_hup = evsignal_new(s.base, SIGHUP, on_signal, &s);
-    event_add(s.ev_term, NULL);
-    event_add(s.ev_int, NULL);
-    event_add(s.ev_hup, NULL);
+    if (open_listeners(conf, fds) != 0)
+        goto out;
     if (start_workers(&s, fds) != 0)
         goto out;
     for (size_t i = 0; i < conf->n_listen; i++)
