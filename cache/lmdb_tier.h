@@ -34,7 +34,9 @@
  * Failure: LMDB values are external input. A header or chunk whose checksum
  * or length does not verify is a miss, counted, and queued for removal.
  * MDB_MAP_FULL, a full disk (EIO, ENOSPC, EDQUOT, EFBIG) or a full queue
- * drop writes and count them; reads keep working.
+ * drop writes and count them; reads keep working. After a full disk, stores
+ * are refused for retry_ms; then the writer probes with a commit of its
+ * own (nothing needs to be queued) and writes resume once one succeeds.
  */
 #ifndef CACHE_LMDB_TIER_H
 #define CACHE_LMDB_TIER_H

@@ -18,7 +18,9 @@
  *
  * Disk full (EIO, ENOSPC, EDQUOT, EFBIG on any write): abort, drop every
  * queued store (counted), keep removals, refuse stores (-ENOSPC) and retry
- * after retry_ms; logged once when writes stop and once when they resume.
+ * after retry_ms: a round then runs even with nothing queued (a probe: its
+ * commit writes next_id); writes resume once a commit succeeds. Logged
+ * once when writes stop and once when they resume.
  * MDB_PANIC stops writes for good (reads may fail too: reopen needed).
  * A fill whose chunk or end is dropped fails; that op becomes the fill's
  * abort, a removal. Once stopping, failed removals are not kept (a full
@@ -229,6 +231,9 @@ static void run(struct cache_lmdb *l, struct batch *b) {
   struct lmdb_writer *w = &l->w;
   int rc = w->dead ? -ENOTRECOVERABLE : lmdb_ops_make_room(l, b->bytes, false);
 
+  if (w->disabled) /* a probe: the next one is due after retry_ms, however
+                      this one fails */
+    w->retry_at_ms = clock_mono_ms() + l->cf.retry_ms;
   if (rc == 0)
     rc = lmdb_ops_apply(l, b->ops, b->touches, b->ntouches, true);
   if (rc == LMDB_E_MAPFULL) {
@@ -261,15 +266,17 @@ static void run(struct cache_lmdb *l, struct batch *b) {
  * UINT64_MAX). */
 static uint64_t next_wake(struct cache_lmdb *l, uint64_t now, bool *round) {
   struct lmdb_writer *w = &l->w;
-  bool backoff = w->disabled && !w->dead && now < w->retry_at_ms && !w->stop;
+  bool off = w->disabled && !w->dead && !w->stop;
   uint64_t at = UINT64_MAX;
 
   *round = false;
   if (w->hold && !w->stop)
     return at;
-  if (backoff)
+  if (off && now < w->retry_at_ms)
     return w->retry_at_ms;
-  if (w->nops > 0 || (w->ntouches > 0 &&
+  /* Back-off over: a round runs even with nothing queued, as a probe (every
+   * commit writes next_id), since stores are refused until one commits. */
+  if (off || w->nops > 0 || (w->ntouches > 0 &&
                       (w->flushers > 0 || w->stop || now >= w->touch_due_ms))) {
     *round = true;
     return 0;

