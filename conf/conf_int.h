@@ -129,6 +129,8 @@ enum conf_type {
     CONF_T_NAME,     /* a site's name: a token, unique */
     CONF_T_PATH,     /* non-empty path */
     CONF_T_PATH_OFF, /* path, or "off" / nothing for none */
+    CONF_T_DIR,      /* path of a directory that exists, or whose parent
+                        does (checked on the filesystem) */
     CONF_T_LEVEL,    /* error | warn | info | debug */
     CONF_T_BOOL,
     CONF_T_ADDRS,    /* address, or list of them */

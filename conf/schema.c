@@ -17,6 +17,7 @@
 
 #define KIB (1ull << 10)
 #define MIB (1ull << 20)
+#define TIB (1ull << 40)
 #define DUR_MAX (24ull * 3600 * 1000) /* timeouts: at most a day */
 /* Cache lifetimes: delta-seconds stop at 2^31 s (RFC 9111 §1.2.2). */
 #define TTL_MAX (2147483648ull * 1000)
@@ -65,11 +66,14 @@ static const struct conf_key upstream_keys[] = {
     TIMEOUT("keepalive_timeout", struct conf, upstream.keepalive_timeout_ms),
 };
 
-/* low_watermark stops at 98 as it must stay below high_watermark. */
+/* low_watermark stops at 98 as it must stay below high_watermark. LMDB
+   maps all of size at start: 64 TiB is half the 128 TiB user address space
+   of x86-64 (4-level paging), the largest power of two that maps there,
+   with room left for the RAM tier, heap and libraries. */
 static const struct conf_key disk_keys[] = {
-    STR("path", CONF_T_PATH, struct conf, cache.disk.path),
+    STR("path", CONF_T_DIR, struct conf, cache.disk.path),
     INT("size", CONF_T_SIZE, struct conf, cache.disk.size, 16 * MIB,
-        UINT64_MAX),
+        64 * TIB),
     INT("high_watermark", CONF_T_UINT, struct conf, cache.disk.high_pct, 50,
         99),
     INT("low_watermark", CONF_T_UINT, struct conf, cache.disk.low_pct, 10, 98),

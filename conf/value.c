@@ -3,7 +3,9 @@
  * paths, levels, booleans, address and host lists, field names, enums
  * (query modes, disk durability) and query parameter lists). Each checks
  * its node, reports what is wrong with it at its position, and stores only
- * a valid value, so a bad value leaves the default in place.
+ * a valid value, so a bad value leaves the default in place. A directory
+ * (CONF_T_DIR) is also looked up on the filesystem: the one place conf
+ * reads anything but the config file.
  */
 #include "config.h"
 
@@ -13,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/assert.h"
@@ -138,6 +142,88 @@ apply_number(const struct conf_dest *d, const struct conf_node *v)
                  what[d->k->type], why);
 }
 
+/* Copies path s for a message, whole, control characters as '?'. */
+static void
+path_text(const char *s, char *buf, size_t size)
+{
+    size_t i = 0;
+
+    for (; *s != '\0' && i + 1 < size; s++)
+        buf[i++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+    buf[i] = '\0';
+}
+
+/* The directory path's last component is in: "." for "cache", "/" for
+   "/cache", "a" for "a//b/". */
+static void
+parent_of(const char *path, char *out, size_t size)
+{
+    size_t n = strlen(path);
+
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    while (n > 0 && path[n - 1] != '/')
+        n--;
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (n == 0)
+        snprintf(out, size, ".");
+    else
+        snprintf(out, size, "%.*s", (int)n, path);
+}
+
+/* Why a missing path's parent cannot hold it, or NULL when it can. */
+static const char *
+parent_problem(const char *parent)
+{
+    struct stat st;
+
+    if (stat(parent, &st) == 0)
+        return S_ISDIR(st.st_mode) ? NULL : "is not a directory";
+    if (errno == ENOENT || errno == ENOTDIR)
+        return "does not exist";
+    return strerror(errno);
+}
+
+/*
+ * A directory that the disk tier opens, or creates (one level, 0700): path
+ * is a directory, or does not exist and its parent is one. A relative path
+ * is checked from the working directory, where the daemon opens it too.
+ */
+static void
+dir_check(const struct conf_dest *d, const struct conf_node *v,
+          const char *path)
+{
+    char p[PATH_MAX], parent[PATH_MAX], cwd[PATH_MAX], rel[PATH_MAX + 48] = "";
+    const char *why = NULL, *pwhy = NULL;
+    struct stat st;
+
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return;
+        why = "is not a directory";
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+        why = strerror(errno);
+    } else if (lstat(path, &st) == 0) {
+        why = "is a symbolic link to nothing";
+    } else {
+        parent_of(path, parent, sizeof parent);
+        if ((pwhy = parent_problem(parent)) == NULL)
+            return; /* the tier creates it */
+    }
+    if (path[0] != '/' && getcwd(cwd, sizeof cwd) != NULL)
+        snprintf(rel, sizeof rel, " (relative to the working directory %s)",
+                 cwd);
+    if (why != NULL) {
+        path_text(path, p, sizeof p);
+        conf_ctx_err(d->x, v, "%s: '%s' %s%s", d->qname, p, why, rel);
+    } else {
+        path_text(parent, p, sizeof p);
+        conf_ctx_err(d->x, v, "%s: parent directory %s %s%s", d->qname, p,
+                     pwhy, rel);
+    }
+}
+
 static void
 apply_string(const struct conf_dest *d, const struct conf_node *v)
 {
@@ -168,6 +254,8 @@ apply_string(const struct conf_dest *d, const struct conf_node *v)
     str_store(d, xstrdup(s));
     if (d->k->type == CONF_T_NAME)
         conf_site_claim_name(d->x, s, v);
+    else if (d->k->type == CONF_T_DIR)
+        dir_check(d, v, s);
 }
 
 static void
@@ -466,7 +554,7 @@ conf_value_apply(const struct conf_dest *d, const struct conf_node *v)
         apply_number(d, v);
         break;
     case CONF_T_TOKEN: case CONF_T_NAME: case CONF_T_PATH:
-    case CONF_T_PATH_OFF:
+    case CONF_T_PATH_OFF: case CONF_T_DIR:
         apply_string(d, v);
         break;
     case CONF_T_LEVEL:

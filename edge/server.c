@@ -47,6 +47,47 @@ same_listen(const struct conf *a, const struct conf *b)
     return true;
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The caches are built once, at start, from the config of that moment: a
+   reload names the cache keys it cannot apply. */
+static void
+warn_cache_restart(const struct conf *a, const struct conf *b)
+{
+    const struct conf_cache *x = &a->cache, *y = &b->cache;
+    const struct conf_disk *dx = &x->disk, *dy = &y->disk;
+    const struct { bool differ; const char *key; } k[] = {
+        { x->enabled != y->enabled, "cache.enabled" },
+        { x->memory != y->memory, "cache.memory" },
+        { x->max_object != y->max_object, "cache.max_object" },
+        { !same_str(dx->path, dy->path), "cache.disk.path" },
+        { dx->size != dy->size, "cache.disk.size" },
+        { dx->high_pct != dy->high_pct, "cache.disk.high_watermark" },
+        { dx->low_pct != dy->low_pct, "cache.disk.low_watermark" },
+        { dx->durability != dy->durability, "cache.disk.durability" },
+        { dx->sync_interval_ms != dy->sync_interval_ms,
+          "cache.disk.sync_interval" },
+        { dx->rebuild_incompatible != dy->rebuild_incompatible,
+          "cache.disk.rebuild_incompatible" },
+        { dx->max_object != dy->max_object, "cache.disk.max_object" },
+    };
+    char keys[512] = "";
+    size_t n = 0;
+
+    for (size_t i = 0; i < ARRAY_LEN(k); i++) {
+        if (k[i].differ && n < sizeof keys)
+            n += (size_t)snprintf(keys + n, sizeof keys - n, "%s%s",
+                                  n > 0 ? ", " : "", k[i].key);
+    }
+    if (n > 0)
+        log_warn("%s changed: cache settings take full effect only on "
+                 "restart", keys);
+}
+
 static void
 reload(struct server *s)
 {
@@ -66,9 +107,7 @@ reload(struct server *s)
     }
     if (!same_listen(s->conf, nc))
         log_warn("listen addresses and workers change only on restart");
-    if (nc->cache.memory != s->conf->cache.memory ||
-        nc->cache.enabled != s->conf->cache.enabled)
-        log_warn("cache memory and enabling the cache change only on restart");
+    warn_cache_restart(s->conf, nc);
     common_log_set_level(nc->log_level);
     access_log_reopen(s->alog, nc->access_log);
     conf_unref(&s->conf);

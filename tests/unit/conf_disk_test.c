@@ -1,7 +1,8 @@
 /*
  * The disk tier's `cache.disk:` section: values, defaults, ranges, the
- * watermark order, the example file, and the exact report (FILE:LINE:COL)
- * for each mistake.
+ * watermark order, the path on the filesystem, the example file, and the
+ * exact report (FILE:LINE:COL) for each mistake. The tests run in a fresh
+ * directory under /tmp holding var/, file and dangling (conf_test_dir_new).
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -26,9 +28,14 @@
 /* cache.disk keys start on line 4, column 5. */
 #define DISK SITE "cache:\n  disk:\n"
 
+#define TIB (1ull << 40)
+
 #define load_ok conf_test_load_ok
 #define expect_errors conf_test_expect_errors
 #define expect_site_cache_errors conf_test_expect_site_cache_errors
+
+static char start_dir[1024]; /* the working directory the tests began in */
+static char *tmp_dir;        /* theirs while they run */
 
 static void
 assert_disk_defaults(const struct conf_disk *d)
@@ -71,7 +78,7 @@ test_disk_defaults(void **state)
 static void
 test_disk_keys(void **state)
 {
-    struct conf *c = load_ok(DISK "    path: /srv/strata cache/\n"
+    struct conf *c = load_ok(DISK "    path: strata cache/\n"
                                   "    size: 1TiB\n"
                                   "    high_watermark: 99\n"
                                   "    low_watermark: 98\n"
@@ -82,7 +89,7 @@ test_disk_keys(void **state)
     const struct conf_disk *d = &c->cache.disk;
 
     (void)state;
-    assert_string_equal(d->path, "/srv/strata cache/");
+    assert_string_equal(d->path, "strata cache/");
     assert_int_equal(d->size, 1024 * GIB);
     assert_int_equal(d->high_pct, 99);
     assert_int_equal(d->low_pct, 98);
@@ -117,8 +124,8 @@ test_disk_ranges(void **state)
                        "    high_watermark: 49\n"
                        "    low_watermark: 9\n"
                        "    sync_interval: 9ms\n",
-                  "t.yaml:4:11: cache.disk.size must be at least 16MiB, not "
-                  "'16383KiB'\n"
+                  "t.yaml:4:11: cache.disk.size must be in 16MiB..64TiB, "
+                  "not '16383KiB'\n"
                   "t.yaml:5:21: cache.disk.high_watermark must be in 50..99, "
                   "not '49'\n"
                   "t.yaml:6:20: cache.disk.low_watermark must be in 10..98, "
@@ -129,8 +136,8 @@ test_disk_ranges(void **state)
                        "    high_watermark: 100\n"
                        "    low_watermark: 99\n"
                        "    sync_interval: 1h1ms\n",
-                  "t.yaml:4:11: cache.disk.size must be at least 16MiB, not "
-                  "'0'\n"
+                  "t.yaml:4:11: cache.disk.size must be in 16MiB..64TiB, "
+                  "not '0'\n"
                   "t.yaml:5:21: cache.disk.high_watermark must be in 50..99, "
                   "not '100'\n"
                   "t.yaml:6:20: cache.disk.low_watermark must be in 10..98, "
@@ -225,6 +232,76 @@ test_disk_watermark_order(void **state)
     conf_unref(&c);
 }
 
+/* LMDB maps all of size at start: at most 64 TiB (conf/schema.c). */
+static void
+test_disk_size_max(void **state)
+{
+    struct conf *c;
+
+    (void)state;
+    expect_errors(DISK "    size: 9999TiB\n",
+                  "t.yaml:4:11: cache.disk.size must be in 16MiB..64TiB, not "
+                  "'9999TiB'\n");
+    expect_errors(DISK "    size: 70368744177665\n",
+                  "t.yaml:4:11: cache.disk.size must be in 16MiB..64TiB, not "
+                  "'70368744177665'\n");
+    c = load_ok(DISK "    size: 64TiB\n");
+    assert_int_equal(c->cache.disk.size, 64 * TIB);
+    conf_unref(&c);
+}
+
+/* cache.disk.path at p must fail with exactly "t.yaml:4:11: " + want. */
+static void
+expect_path_error(const char *p, const char *want)
+{
+    char yaml[1024], full[2048];
+
+    snprintf(yaml, sizeof yaml, DISK "    path: \"%s\"\n", p);
+    snprintf(full, sizeof full, "t.yaml:4:11: cache.disk.path: %s\n", want);
+    expect_errors(yaml, full);
+}
+
+static void
+test_disk_path_on_filesystem(void **state)
+{
+    static const char *const ok[] = { "var", "var/", "var/cache",
+                                      "./var//cache/", "new", "/", "." };
+    char p[512], want[1024], rel[600];
+    struct conf *c;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        snprintf(p, sizeof p, DISK "    path: \"%s\"\n", ok[i]);
+        c = load_ok(p);
+        assert_string_equal(c->cache.disk.path, ok[i]);
+        conf_unref(&c);
+    }
+    snprintf(p, sizeof p, DISK "    path: %s/var/cache\n", tmp_dir);
+    c = load_ok(p);
+    conf_unref(&c);
+    snprintf(rel, sizeof rel, " (relative to the working directory %s)",
+             tmp_dir);
+    snprintf(p, sizeof p, "%s/file", tmp_dir);
+    snprintf(want, sizeof want, "'%s' is not a directory", p);
+    expect_path_error(p, want);
+    snprintf(p, sizeof p, "%s/nope/cache", tmp_dir);
+    snprintf(want, sizeof want, "parent directory %s/nope does not exist",
+             tmp_dir);
+    expect_path_error(p, want);
+    snprintf(p, sizeof p, "%s/file/cache/", tmp_dir);
+    snprintf(want, sizeof want, "parent directory %s/file is not a "
+             "directory", tmp_dir);
+    expect_path_error(p, want);
+    snprintf(want, sizeof want, "'file' is not a directory%s", rel);
+    expect_path_error("file", want);
+    snprintf(want, sizeof want, "parent directory nope/a does not exist%s",
+             rel);
+    expect_path_error("nope/a//b//", want);
+    snprintf(want, sizeof want, "'dangling' is a symbolic link to nothing%s",
+             rel);
+    expect_path_error("dangling", want);
+}
+
 /* The example's commented-out disk block states the defaults: uncommented,
  * it gives a disk tier with exactly those. */
 static void
@@ -238,8 +315,11 @@ test_disk_example(void **state)
     FILE *f;
 
     (void)state;
-    snprintf(path, sizeof path, "%s/conf/examples/strata.yaml",
-             srcdir ? srcdir : ".");
+    if (srcdir == NULL)
+        srcdir = ".";
+    snprintf(path, sizeof path, "%s%s%s/conf/examples/strata.yaml",
+             srcdir[0] == '/' ? "" : start_dir, srcdir[0] == '/' ? "" : "/",
+             srcdir);
     f = fopen(path, "r");
     assert_non_null(f);
     while (fgets(line, sizeof line, f) != NULL) {
@@ -265,6 +345,26 @@ test_disk_example(void **state)
     conf_unref(&c);
 }
 
+static int
+setup(void **state)
+{
+    (void)state;
+    if (getcwd(start_dir, sizeof start_dir) == NULL)
+        return -1;
+    tmp_dir = conf_test_dir_new();
+    return chdir(tmp_dir);
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    if (chdir(start_dir) != 0)
+        return -1;
+    conf_test_dir_free(&tmp_dir);
+    return 0;
+}
+
 int
 main(void)
 {
@@ -275,8 +375,10 @@ main(void)
         cmocka_unit_test(test_disk_bad_values),
         cmocka_unit_test(test_disk_unknown_keys_and_types),
         cmocka_unit_test(test_disk_watermark_order),
+        cmocka_unit_test(test_disk_size_max),
+        cmocka_unit_test(test_disk_path_on_filesystem),
         cmocka_unit_test(test_disk_example),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,10 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/unit/conf_test_util.h"
 
@@ -57,4 +61,38 @@ conf_test_expect_site_cache_errors(const char *keys, const char *want)
     snprintf(yaml, sizeof yaml, SITE_CACHE "%s    origin: \"127.0.0.1:9\"\n",
              keys);
     conf_test_expect_errors(yaml, want);
+}
+
+char *
+conf_test_dir_new(void)
+{
+    char tmpl[] = "/tmp/strata-conf-XXXXXX", p[sizeof tmpl + 16];
+    FILE *f;
+
+    assert_non_null(mkdtemp(tmpl));
+    snprintf(p, sizeof p, "%s/var", tmpl);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/file", tmpl);
+    assert_non_null(f = fopen(p, "w"));
+    fclose(f);
+    snprintf(p, sizeof p, "%s/dangling", tmpl);
+    assert_int_equal(symlink("nowhere", p), 0);
+    return strdup(tmpl);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void
+conf_test_dir_free(char **dirp)
+{
+    if (*dirp != NULL)
+        assert_int_equal(nftw(*dirp, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+    free(*dirp);
+    *dirp = NULL;
 }

@@ -15,5 +15,10 @@ void conf_test_expect_errors(const char *yaml, const char *want);
     "    cache:\n"
 /* SITE_CACHE + keys + an origin must fail with exactly want. */
 void conf_test_expect_site_cache_errors(const char *keys, const char *want);
+/* A new directory under /tmp that holds a directory "var", a regular file
+   "file" and a symbolic link "dangling" to nothing; the caller frees the
+   path. conf_test_dir_free() removes it with all it holds and NULLs *dirp. */
+char *conf_test_dir_new(void);
+void conf_test_dir_free(char **dirp);
 
 #endif
