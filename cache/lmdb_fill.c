@@ -44,6 +44,10 @@ static void fill_free(struct cache_lmdb_fill *f) {
   ASSERT(!f->registered && !f->w_notify);
   if (f->stub != NULL) /* never registered, or detached with the tier gone */
     cache_obj_unref(&f->stub);
+  if (f->pins != NULL) {
+    lmdb_pin_drop(f->pins, f->id);
+    lmdb_pins_unref(&f->pins);
+  }
   free(f->buf);
   pthread_mutex_destroy(&f->lock);
   if (f->release != NULL)

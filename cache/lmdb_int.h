@@ -150,6 +150,8 @@ static inline bool lmdb_op_is_fill(const struct lmdb_op *op) {
   return op->kind >= LMDB_OP_FILL_CHUNK;
 }
 
+struct lmdb_pins;
+
 /*
  * A fill (lmdb_fill.c). Fields are grouped by who may touch them; the
  * published ones are what cache_lmdb_fill_progress reads, lock-free.
@@ -181,6 +183,7 @@ struct cache_lmdb_fill {
   bool ended;
   /* Writer thread only (the closing thread once the writer is gone). */
   struct cache_obj *stub; /* the tier's reference, until the fill settles */
+  struct lmdb_pins *pins; /* set with id: the fill's pin on it, dropped at free */
   bool w_dead;            /* failed: its chunk and end ops are skipped */
   bool w_notify;          /* on the writer's notify list */
   struct cache_lmdb_fill *w_nnext;
@@ -229,6 +232,7 @@ struct cache_lmdb {
   struct lmdb_env *env;
   struct lmdb_writer w;
   struct cache_lmdb_stats st; /* counters bumped with LMDB_COUNT */
+  struct lmdb_pins *pins;     /* lmdb_pin.c; fills hold references too */
 };
 
 #define LMDB_COUNT(l, field, n)                                                \
@@ -337,5 +341,31 @@ void lmdb_fill_notify_all(struct cache_lmdb *l);
 void lmdb_fill_close(struct cache_lmdb *l);
 void lmdb_fill_detach_all(struct cache_lmdb *l);
 void lmdb_fill_recover(struct cache_lmdb *l);
+
+/*
+ * lmdb_pin.c: pinned object ids (protocol in that file). take: 0, or
+ * -ENOENT when id is being deleted or its header is gone. claim (writer,
+ * in its txn, before deleting id): true when id is not pinned (it is doomed
+ * until txn_end); false when it is, and with orphan it is marked so: the
+ * caller deletes the header, keeps the records and writes id's marker.
+ * released: orphans with no pin left, whose records the writer deletes in
+ * this txn. txn_end: after every writer txn that claimed or released.
+ */
+struct lmdb_pin_rel {
+  uint64_t id, hash;
+};
+struct lmdb_pins *lmdb_pins_new(void);
+struct lmdb_pins *lmdb_pins_ref(struct lmdb_pins *p);
+void lmdb_pins_unref(struct lmdb_pins **pp);
+uint64_t lmdb_pins_gen(struct lmdb_pins *p);
+int lmdb_pin_take(struct lmdb_pins *p, uint64_t id, uint64_t hash);
+void lmdb_pin_drop(struct lmdb_pins *p, uint64_t id);
+bool lmdb_pin_claim(struct lmdb_pins *p, uint64_t id, uint64_t hash,
+                    bool orphan);
+size_t lmdb_pin_released(struct lmdb_pins *p, struct lmdb_pin_rel *out,
+                         size_t max);
+void lmdb_pin_txn_end(struct lmdb_pins *p, bool committed);
+/* Pins held now (all ids): for tests and stats. */
+size_t lmdb_pins_count(struct lmdb_pins *p);
 
 #endif

@@ -57,13 +57,32 @@ struct cache_obj *cache_lmdb_lookup(struct cache_lmdb *l, uint64_t hash,
                 true);
 }
 
+/*
+ * The object found is pinned (lmdb_pin.c): gen read before the lookup's
+ * read txn and again after the pin tells whether a deletion committed in
+ * between; then the pin may have come too late, so it is dropped and the
+ * key looked up again.
+ */
 struct cache_obj *cache_lmdb_lookup_head(struct cache_lmdb *l, uint64_t hash,
                                          const char *key, size_t key_len,
                                          cache_ram_match_fn *match, void *arg,
                                          bool *key_seen, uint64_t now_ms,
                                          struct cache_lmdb_ref *ref) {
-  return lookup(l, hash, key, key_len, match, arg, key_seen, now_ms, ref,
-                false);
+  for (int tries = 0; tries < 4; tries++) {
+    uint64_t gen = lmdb_pins_gen(l->pins);
+    struct cache_obj *o = lookup(l, hash, key, key_len, match, arg, key_seen,
+                                 now_ms, ref, false);
+
+    if (o == NULL)
+      return NULL;
+    if (lmdb_pin_take(l->pins, ref->id, hash) == 0) {
+      if (lmdb_pins_gen(l->pins) == gen)
+        return o;
+      lmdb_pin_drop(l->pins, ref->id);
+    }
+    cache_obj_unref(&o);
+  }
+  return NULL; /* deleted under our feet each time: a miss */
 }
 
 struct tally {
@@ -147,8 +166,27 @@ static int lru_unset(struct cache_lmdb *l, uint64_t id) {
   return rc;
 }
 
-/* Deletes object id of hash: records, index entries, eviction entries. */
+/* Deletes id's header and names its body records in a marker, which the
+ * writer deletes with them once unpinned (or open, after a crash). */
+static int orphan(struct cache_lmdb *l, uint64_t hash, uint64_t id) {
+  uint8_t kb[LMDB_OKEY_LEN], mk[LMDB_FILL_KEY_LEN], hv[8];
+  int rc;
+
+  lmdb_okey(kb, hash, id, 0);
+  if ((rc = lmdb_w_del(l, LMDB_DB_OBJECTS, kb, sizeof kb, NULL, 0)) != 0)
+    return rc;
+  lmdb_fill_mkey(mk, id);
+  lmdb_le64_put(hv, hash);
+  return lmdb_w_put(l, LMDB_DB_META, mk, sizeof mk, hv, sizeof hv);
+}
+
+/*
+ * Deletes object id of hash: records, index entries, eviction entries. A
+ * pinned object (being streamed) keeps its body records until its last
+ * pin is dropped: lookups stop finding it at once all the same.
+ */
 static int delete_obj(struct cache_lmdb *l, uint64_t hash, uint64_t id) {
+  bool unpinned = lmdb_pin_claim(l->pins, id, hash, true);
   uint8_t kb[LMDB_OKEY_LEN];
   struct lmdb_hdr h;
   const void *v;
@@ -169,7 +207,25 @@ static int delete_obj(struct cache_lmdb *l, uint64_t hash, uint64_t id) {
   }
   if (rc == 0)
     rc = lru_unset(l, id);
-  return rc != 0 ? rc : lmdb_w_del_records(l, hash, id);
+  if (rc != 0)
+    return rc;
+  return unpinned ? lmdb_w_del_records(l, hash, id) : orphan(l, hash, id);
+}
+
+/* Deletes the records of orphans whose last pin was dropped. */
+static int delete_released(struct cache_lmdb *l) {
+  struct lmdb_pin_rel rel[32];
+  size_t n = lmdb_pin_released(l->pins, rel, 32);
+  uint8_t mk[LMDB_FILL_KEY_LEN];
+  int rc = 0;
+
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    lmdb_fill_mkey(mk, rel[i].id);
+    rc = lmdb_w_del_records(l, rel[i].hash, rel[i].id);
+    if (rc == 0)
+      rc = lmdb_w_del(l, LMDB_DB_META, mk, sizeof mk, NULL, 0);
+  }
+  return rc;
 }
 
 /*
@@ -301,6 +357,10 @@ static uint64_t fill_id(struct cache_lmdb *l, struct cache_lmdb_fill *f) {
 
   if (id == 0) {
     id = lmdb_w_new_id(l);
+    /* The fill pins its object for as long as it lives: its readers
+     * stream it after it is complete too, and a fill may outlive l. */
+    (void)lmdb_pin_take(l->pins, id, f->hash); /* a new id: never refused */
+    f->pins = lmdb_pins_ref(l->pins);
     __atomic_store_n(&f->id, id, __ATOMIC_RELEASE);
   }
   return id;
@@ -378,23 +438,40 @@ static int touch_one(struct cache_lmdb *l, uint64_t id, uint64_t ms) {
   return rc != 0 ? rc : lru_set(l, hash, id, ms);
 }
 
-/* Evicts oldest-accessed objects until live bytes <= target or none is left. */
+/* The smallest lru key above k (16 bytes, big-endian). */
+static void lkey_next(uint8_t k[LMDB_LKEY_LEN]) {
+  for (int i = LMDB_LKEY_LEN - 1; i >= 0 && ++k[i] == 0; i--)
+    ;
+}
+
+/*
+ * Evicts oldest-accessed objects until live bytes <= target or none is
+ * left. Pinned objects (being streamed) are passed over: evicting them
+ * would free nothing until their readers are done.
+ */
 static int evict(struct cache_lmdb *l, uint64_t target, struct tally *t) {
-  uint8_t lk[LMDB_KEY_MAX];
+  uint8_t lk[LMDB_KEY_MAX], from[LMDB_LKEY_LEN];
+  size_t kn, vn, fromlen = 0;
   const void *k, *v;
-  size_t kn, vn;
   uint64_t used;
   int rc;
 
   for (;;) {
     if ((rc = lmdb_w_usage(l, &used)) != 0 || used <= target)
       return rc;
-    if ((rc = lmdb_w_seek(l, LMDB_DB_LRU, NULL, 0, &k, &kn, &v, &vn)) != 0)
+    rc = lmdb_w_seek(l, LMDB_DB_LRU, from, fromlen, &k, &kn, &v, &vn);
+    if (rc != 0)
       return rc == -ENOENT ? 0 : rc;
     memcpy(lk, k, kn);
     if (kn == LMDB_LKEY_LEN && vn == 8) {
       uint64_t hash = lmdb_le64_get(v), id = lmdb_be64_get(lk + 8);
 
+      if (!lmdb_pin_claim(l->pins, id, hash, false)) {
+        memcpy(from, lk, sizeof from);
+        lkey_next(from);
+        fromlen = sizeof from;
+        continue;
+      }
       if ((rc = delete_obj(l, hash, id)) != 0)
         return rc;
       t->evictions++;
@@ -419,9 +496,12 @@ int lmdb_ops_make_room(struct cache_lmdb *l, uint64_t need, bool force) {
   rc = evict(l, l->low_bytes > need ? l->low_bytes - need : 0, &t);
   if (rc != 0) {
     lmdb_w_abort(l);
+    lmdb_pin_txn_end(l->pins, false);
     return rc;
   }
-  if ((rc = lmdb_w_commit(l)) == 0 && (rc = lmdb_w_begin(l)) == 0)
+  rc = lmdb_w_commit(l);
+  lmdb_pin_txn_end(l->pins, rc == 0);
+  if (rc == 0 && (rc = lmdb_w_begin(l)) == 0)
     rc = lmdb_w_commit(l); /* the stamp txn: now the freed pages are reusable */
   if (rc == 0)
     tally_add(l, &t);
@@ -470,6 +550,7 @@ int lmdb_ops_apply(struct cache_lmdb *l, struct lmdb_op *ops,
 
   if ((rc = lmdb_w_begin(l)) != 0)
     return rc;
+  rc = delete_released(l);
   for (struct lmdb_op *op = ops; op != NULL && rc == 0; op = op->next)
     rc = apply_op(l, op, stores, &t);
   for (unsigned i = 0; i < ntouches && rc == 0; i++)
@@ -478,9 +559,12 @@ int lmdb_ops_apply(struct cache_lmdb *l, struct lmdb_op *ops,
     rc = evict(l, l->low_bytes, &t);
   if (rc != 0) {
     lmdb_w_abort(l);
+    lmdb_pin_txn_end(l->pins, false);
     return rc;
   }
-  if ((rc = lmdb_w_commit(l)) == 0) {
+  rc = lmdb_w_commit(l);
+  lmdb_pin_txn_end(l->pins, rc == 0);
+  if (rc == 0) {
     tally_add(l, &t);
     LMDB_COUNT(l, commits, 1);
   }

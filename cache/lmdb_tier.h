@@ -25,6 +25,12 @@
  * writer has written it. Lookups return new objects with one reference,
  * owned by the caller; they share nothing with the environment.
  *
+ * Pins: a reader streaming an object chunk by chunk pins it (lookup_head
+ * does; a fill pins its own object), so eviction, removal and replacement
+ * never cut a response in flight: a pinned object's body records are
+ * deleted only after its last pin is dropped (named by a meta marker
+ * meanwhile, so a crash leaves nothing behind).
+ *
  * Fills: an object too large for RAM is written incrementally (see
  * cache_lmdb_fill_begin): its body chunks are committed as they arrive,
  * readable through a cache_lmdb_ref before the object is complete, and its
@@ -185,6 +191,11 @@ struct cache_obj *cache_lmdb_lookup(struct cache_lmdb *l, uint64_t hash,
  * cache_lmdb_read_chunk, in order) and finishes the object COMPLETE, or
  * FAILED when a read fails, exactly like an origin fetch; other readers may
  * stream it meanwhile.
+ * The object is PINNED for the caller, who must call cache_lmdb_unpin(l,
+ * ref) once done reading (before cache_lmdb_close). While pinned, eviction
+ * passes it over, and a removal or replacement deletes its header at once
+ * (lookups stop finding it) but keeps its body records, so every chunk
+ * stays readable until the last pin goes; then the writer deletes them.
  */
 struct cache_obj *cache_lmdb_lookup_head(struct cache_lmdb *l, uint64_t hash,
                                          const char *key, size_t key_len,
@@ -203,6 +214,13 @@ struct cache_obj *cache_lmdb_lookup_head(struct cache_lmdb *l, uint64_t hash,
 int cache_lmdb_read_chunk(struct cache_lmdb *l,
                           const struct cache_lmdb_ref *ref, uint32_t idx,
                           void *buf, size_t cap);
+
+/* Drops a pin taken by cache_lmdb_lookup_head (or _pin_more). Any thread. */
+void cache_lmdb_unpin(struct cache_lmdb *l, const struct cache_lmdb_ref *ref);
+/* One more pin on an object the caller holds pinned (e.g. a second reader
+ * of the same stub). Any thread. */
+void cache_lmdb_pin_more(struct cache_lmdb *l,
+                         const struct cache_lmdb_ref *ref);
 
 /*
  * Queues the removal of every variant of key (async: lookups may still find

@@ -380,6 +380,7 @@ struct cache_lmdb *cache_lmdb_open(const struct cache_lmdb_conf *cf, int *err) {
 
   l->magic = CACHE_LMDB_MAGIC;
   l->cf = *cf;
+  l->pins = lmdb_pins_new();
   if ((rc = lmdb_conf_check(&l->cf)) != 0)
     goto fail;
   l->path = xstrdup(cf->path);
@@ -410,6 +411,7 @@ void cache_lmdb_close(struct cache_lmdb **lp) {
   CHECK_OBJ(l, CACHE_LMDB_MAGIC);
   lmdb_writer_stop(l);
   lmdb_env_close(l);
+  lmdb_pins_unref(&l->pins);
   free(l->path);
   l->magic = 0;
   free(l);

@@ -22,6 +22,8 @@
 #include "common/stats.h"
 #include "edge/edge_int.h"
 
+/* A stored object's stub holds the pin its lookup took (a fill pins its
+ * own object): no eviction or removal cuts its readers. */
 static void
 body_release(void *p)
 {
@@ -29,9 +31,12 @@ body_release(void *p)
 
     if (b->fill != NULL)
         cache_lmdb_fill_unref(&b->fill);
+    else
+        cache_lmdb_unpin(b->l, &b->ref);
     free(b);
 }
 
+/* ref (without fill): pinned by its lookup; the stub takes that pin over. */
 void
 cache_disk_attach(struct cache_obj *o, struct cache_lmdb *l, const struct cache_lmdb_ref *ref,
                   struct cache_lmdb_fill *fill)
@@ -240,6 +245,8 @@ cache_disk_restub(struct cache_obj *o, const struct cache_obj *old)
 {
     const struct cache_disk_body *b = cache_disk_body(old);
 
+    if (b->fill == NULL)
+        cache_lmdb_pin_more(b->l, &b->ref); /* the new stub's own pin */
     cache_disk_attach(o, b->l, &b->ref, b->fill);
     return o;
 }

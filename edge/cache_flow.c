@@ -158,6 +158,7 @@ disk_lookup(struct conn *c, bool *key_seen)
     if (o == NULL)
         return NULL;
     if (o->meta.flags & CACHE_META_HIT_FOR_PASS) {
+        cache_lmdb_unpin(l, &ref);
         cache_obj_unref(&o);
         return NULL;
     }

@@ -215,9 +215,10 @@ server_free(struct server *s)
     if (s->ev_int) event_free(s->ev_int);
     if (s->ev_hup) event_free(s->ev_hup);
     access_log_close(&s->alog);
-    cache_lmdb_close(&s->disk); /* after the workers: commits what is queued */
+    /* Disk stubs still referenced hold pins of the disk tier: close it last. */
     cache_ram_free(&s->ram);
     cache_busy_free(&s->busy);
+    cache_lmdb_close(&s->disk); /* after the workers: commits what is queued */
     conf_unref(&s->conf);
     if (s->base)
         event_base_free(s->base);
