@@ -364,7 +364,9 @@ static int open_env(struct cache_lmdb *l) {
     return rc;
   }
   rc = lmdb_env_open(l);
-  if (rc == -EPROTO && l->cf.rebuild_incompatible) {
+  /* Another format, or pages LMDB finds corrupt at open (possible after an
+   * OS crash in the fast mode): it is a cache, so start empty if allowed. */
+  if ((rc == -EPROTO || rc == -EBADMSG) && l->cf.rebuild_incompatible) {
     log_warn("%s: rebuilding an empty cache", l->path);
     lmdb_env_close(l);
     unlink_env(l->path);

@@ -257,6 +257,36 @@ static void test_format_mismatch(void **state) {
   cache_lmdb_close(&l);
 }
 
+/* An environment LMDB itself reports corrupt (pages zeroed, as a crash
+ * in the fast mode may leave): refused, or rebuilt when allowed. */
+static void test_corrupt_environment(void **state) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
+  static const char zero[4096];
+  char p[128];
+  FILE *f;
+  long end;
+  int err = 0;
+
+  (void)state;
+  put(l, "https://a.test/z", NULL, 300000, 1, 1);
+  cache_lmdb_close(&l);
+  snprintf(p, sizeof p, "%s/data.mdb", lmdb_test_dir);
+  assert_non_null(f = fopen(p, "r+"));
+  fseek(f, 0, SEEK_END);
+  end = ftell(f);
+  fseek(f, 2 * (long)sizeof zero, SEEK_SET); /* past both meta pages */
+  for (long at = 2 * (long)sizeof zero; at < end; at += (long)sizeof zero)
+    fwrite(zero, 1, sizeof zero, f);
+  fclose(f);
+  assert_null(cache_lmdb_open(&cf, &err));
+  assert_int_equal(err, -EBADMSG);
+  cf.rebuild_incompatible = true;
+  l = lmdb_test_open(&cf);
+  assert_null(lmdb_test_get(l, "https://a.test/z", NULL, NULL));
+  cache_lmdb_close(&l);
+}
+
 static void test_corrupt_header(void **state) {
   struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
   struct cache_lmdb *l = lmdb_test_open(&cf);
@@ -538,6 +568,7 @@ int main(void) {
       cmocka_unit_test_setup(test_replace_remove, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_persistence, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_format_mismatch, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_corrupt_environment, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_corrupt_header, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_map_full, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_concurrent_readers, lmdb_test_dir_wipe),
