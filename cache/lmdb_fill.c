@@ -3,7 +3,9 @@
  * lmdb_tier.h). The filler copies body bytes into a chunk buffer and queues
  * each full one to the writer (lmdb_writer.c), which writes it in its next
  * round (lmdb_ops.c); once that commits, the new committed length is
- * published here and the fill notified. No LMDB calls here.
+ * published here and the fill notified. No LMDB calls here. A COMPLETE
+ * object too big for one write batch is stored as a fill too
+ * (lmdb_fill_store: no filler, no notify; its ops read the object itself).
  *
  * Sides: begin, append and end run on the filler's thread; settle, fail_op
  * and notify_all on the writer thread; progress anywhere, lock-free. The
@@ -322,6 +324,45 @@ cache_lmdb_fill_begin(struct cache_lmdb *l, struct cache_obj *stub,
   return f;
 }
 
+/*
+ * Every op at once, with no copy: each takes a reference on o and the
+ * writer copies its chunk from o (fill_put). The first op queued decides:
+ * -ENOSPC when writes were disabled meanwhile (its abort is queued).
+ */
+int lmdb_fill_store(struct cache_lmdb *l, struct cache_obj *o,
+                    uint64_t now_ms) {
+  uint64_t len = cache_obj_body_len(o);
+  uint32_t full = (uint32_t)(len / CACHE_CHUNK_SIZE);
+  struct cache_lmdb_fill *f;
+  int rc = 0;
+
+  if (len > l->cf.max_fill_bytes)
+    return -E2BIG;
+  f = fill_new(l, o, now_ms);
+  f->store = true;
+  if (!fill_register(l, f)) {
+    fill_free(f);
+    return -EAGAIN;
+  }
+  for (uint32_t i = 0; i <= full && rc == 0; i++) {
+    struct lmdb_op *op = op_new(f, i < full ? LMDB_OP_FILL_CHUNK
+                                            : LMDB_OP_FILL_END);
+
+    op->obj = cache_obj_ref(o);
+    op->idx = i;
+    op->len = i < full ? CACHE_CHUNK_SIZE : (uint32_t)(len % CACHE_CHUNK_SIZE);
+    op->bytes = op_bytes(i < full ? 0 : f->hdr_bytes, op->len);
+    rc = queue(f, op); /* an error after the first: the writer failed it */
+    if (i == 0 && rc != 0) {
+      cache_lmdb_fill_unref(&f);
+      return rc;
+    }
+  }
+  f->ended = true;
+  cache_lmdb_fill_unref(&f);
+  return 0;
+}
+
 /* ---- the writer's side ---- */
 
 static void mark_notify(struct cache_lmdb *l, struct cache_lmdb_fill *f) {
@@ -352,7 +393,10 @@ static void fail(struct cache_lmdb *l, struct cache_lmdb_fill *f, int err) {
   f->w_dead = true;
   __atomic_store_n(&f->err, err, __ATOMIC_RELAXED);
   __atomic_store_n(&f->state, CACHE_LMDB_FILL_FAILED, __ATOMIC_RELEASE);
-  LMDB_COUNT(l, fills_failed, 1);
+  if (f->store)
+    LMDB_COUNT(l, store_dropped, 1);
+  else
+    LMDB_COUNT(l, fills_failed, 1);
   mark_notify(l, f);
 }
 
@@ -426,7 +470,10 @@ static void committed(struct cache_lmdb *l, struct lmdb_op *op) {
                    (uint64_t)op->idx * CACHE_CHUNK_SIZE + op->len,
                    __ATOMIC_RELEASE);
   __atomic_store_n(&f->state, CACHE_LMDB_FILL_DONE, __ATOMIC_RELEASE);
-  LMDB_COUNT(l, fills_done, 1);
+  if (f->store)
+    LMDB_COUNT(l, stores, 1);
+  else
+    LMDB_COUNT(l, fills_done, 1);
   mark_notify(l, f);
   unregister(l, f);
 }

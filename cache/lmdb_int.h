@@ -135,7 +135,8 @@ enum lmdb_op_kind {
 struct lmdb_op {
   struct lmdb_op *next;
   enum lmdb_op_kind kind;
-  struct cache_obj *obj;        /* STORE: the tier's reference */
+  struct cache_obj *obj; /* STORE, or a stored fill's CHUNK/END (rec NULL:
+                            bytes from here): the tier's reference */
   struct cache_lmdb_fill *fill; /* FILL_*: a reference */
   uint8_t *rec; /* FILL_CHUNK/END: LMDB_CHUNK_SUM + len bytes, or NULL */
   uint32_t idx, len;
@@ -160,6 +161,7 @@ struct cache_lmdb_fill {
   unsigned magic;
   unsigned refcnt; /* atomic */
   /* Set at begin, read-only after. */
+  bool store; /* lmdb_fill_store's: counted as a store, not a fill */
   uint64_t hash, now_ms, max_bytes;
   size_t hdr_bytes;
   cache_lmdb_fill_notify_fn *notify;
@@ -323,6 +325,11 @@ void lmdb_queue_drop(struct cache_lmdb *l, uint64_t hash, uint64_t id);
 void lmdb_queue_touch(struct cache_lmdb *l, uint64_t id, uint64_t ms);
 /* Test hook: while held, the writer takes nothing from its queue. */
 void lmdb_writer_hold(struct cache_lmdb *l, bool hold);
+
+/* lmdb_fill.c: a COMPLETE object larger than a write batch, queued as a
+ * fill whose ops copy their bytes from o. 0, -E2BIG, -EAGAIN, -ENOSPC. */
+int lmdb_fill_store(struct cache_lmdb *l, struct cache_obj *o,
+                    uint64_t now_ms);
 
 /*
  * lmdb_fill.c, writer side. settle: the fate of a fill op after its round

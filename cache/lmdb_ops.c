@@ -367,7 +367,8 @@ static uint64_t fill_id(struct cache_lmdb *l, struct cache_lmdb_fill *f) {
 }
 
 /*
- * Writes op's chunk record (none when len is 0) and, with marker, the
+ * Writes op's chunk record (none when len is 0; from op->obj when rec is
+ * NULL: lmdb_fill_store's) and, with marker, the
  * fill's marker: rewritten with every chunk, so the first txn to commit a
  * record of the fill always holds it.
  */
@@ -383,6 +384,14 @@ static int fill_put(struct cache_lmdb *l, struct lmdb_op *op, uint64_t id,
   }
   if (rc != 0 || op->len == 0)
     return rc;
+  if (op->rec == NULL) { /* a stored object's chunk: copied from it here */
+    struct cache_obj_cursor oc;
+    bool ok = cache_obj_cursor_seek(&oc, op->obj,
+                                    (uint64_t)op->idx * CACHE_CHUNK_SIZE);
+
+    ASSERT(ok);
+    return put_chunk(l, op->obj, &oc, id, op->idx);
+  }
   lmdb_okey(kb, op->hash, id, op->idx + 1);
   lmdb_chunk_seal(op->rec, op->len, id, op->idx + 1);
   return lmdb_w_put(l, LMDB_DB_OBJECTS, kb, sizeof kb, op->rec,

@@ -162,10 +162,13 @@ void cache_lmdb_close(struct cache_lmdb **lp);
  * Queues o (COMPLETE, asserted) for writing; the tier takes a reference and
  * drops it once written or dropped. An object with the same key and
  * vary_key is replaced in the same transaction. now_ms (wall clock) is its
- * first access time for eviction. Returns 0 when queued, -EAGAIN when the
- * queue is full, -ENOSPC while writes are disabled (disk full back-off),
- * -E2BIG when the object can never fit (larger than a write batch may be).
- * Never blocks on I/O.
+ * first access time for eviction. An object larger than one write batch
+ * is written across several commits, like a fill (marked, header last:
+ * found only whole; counted in stores, not fills; at most max_fills at
+ * once). Returns 0 when queued, -EAGAIN when the queue is full (or
+ * max_fills fills are open), -ENOSPC while writes are disabled (disk full
+ * back-off), -E2BIG when the body exceeds max_fill_bytes. Never blocks on
+ * I/O and copies no body bytes.
  */
 int cache_lmdb_store(struct cache_lmdb *l, struct cache_obj *o,
                      uint64_t now_ms);

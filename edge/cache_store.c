@@ -22,13 +22,22 @@
 /* Followers are woken per this many new body bytes. */
 #define NOTIFY_STEP (128 * 1024)
 
-/* Queues a complete object for the disk tier; never waits for the disk. */
+/* Queues a complete object for the disk tier; never waits for the disk. A
+ * refusal (queue full, disk full, larger than a disk fill may be) is
+ * counted: the response was still stored in RAM. */
 static void
 store_disk(struct conn *c, struct cache_obj *o)
 {
-    if (c->w->srv->disk != NULL &&
-        cache_lmdb_store(c->w->srv->disk, o, (uint64_t)clock_wall_ms()) != 0)
+    int rc;
+
+    if (c->w->srv->disk == NULL)
+        return;
+    rc = cache_lmdb_store(c->w->srv->disk, o, (uint64_t)clock_wall_ms());
+    if (rc != 0) {
         stat_inc(ST_CACHE_DISK_DROP);
+        log_debug("disk store of %.*s refused: %s", (int)o->key_len, o->key,
+                  strerror(-rc));
+    }
 }
 
 /* Hit-for-pass: later requests for the key skip the queue for a while. */

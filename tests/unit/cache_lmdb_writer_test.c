@@ -75,9 +75,46 @@ static void test_resume_without_reads(void **state) {
   cache_lmdb_close(&l);
 }
 
+/*
+ * A 16 MiB map: one write batch is 1.2 MiB, a fill at most 4 MiB. A 3 MiB
+ * object is written across several commits, found whole, replaced whole,
+ * and leaves no fill marker; a body past the fill limit is refused.
+ */
+static void test_store_above_batch(void **state) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
+  struct cache_obj *o = lmdb_test_obj_new("https://a.test/b2", NULL, 5 * MiB, 3);
+  struct cache_lmdb_stats st;
+  struct cache_lmdb *l;
+  uint64_t commits;
+
+  (void)state;
+  l = lmdb_test_open(&cf);
+  assert_true(l->batch_bytes < 2 * MiB);
+  commits = stats(l).commits;
+  put(l, "https://a.test/b1", 3 * MiB + 5, 1);
+  cache_lmdb_flush(l);
+  lmdb_test_expect_body(l, "https://a.test/b1", NULL, 3 * MiB + 5, 1);
+  st = stats(l);
+  assert_true(st.commits >= commits + 3);
+  assert_int_equal(st.stores, 1);
+  assert_int_equal(st.fills_started + st.fills_done + st.store_refused, 0);
+  put(l, "https://a.test/b1", 3 * MiB, 2); /* a replace, chunk-aligned */
+  assert_int_equal(cache_lmdb_store(l, o, 1), -E2BIG);
+  cache_obj_unref(&o);
+  cache_lmdb_flush(l);
+  lmdb_test_expect_body(l, "https://a.test/b1", NULL, 3 * MiB, 2);
+  st = stats(l);
+  assert_int_equal(st.objects, 1);
+  assert_int_equal(st.replaces, 1);
+  assert_int_equal(st.store_refused, 1);
+  cache_lmdb_close(&l);
+  assert_int_equal(lmdb_test_count("meta", "fill", 4), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_resume_without_reads, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_store_above_batch, lmdb_test_dir_wipe),
   };
 
   return cmocka_run_group_tests(tests, lmdb_test_dir_setup,
