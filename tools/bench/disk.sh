@@ -68,10 +68,10 @@ sed "s|path: $work/disk|path: $fill|; s|size: 2GiB|size: 8GiB|" "$work/strata.ya
 start=$(date +%s.%N)
 "$BUILD/edge/strata" -c "$work/fill.yaml" &
 pids+=($!)
-for _ in $(seq 1 2000); do
-    cs=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: bench.example' \
-        "http://127.0.0.1:$sport/fill/$((fill_n / 2))" 2>/dev/null || true)
-    [ "$cs" = 200 ] && break
+for _ in $(seq 1 2000); do    # a 200 from the origin (a miss) does not count
+    cs=$(curl -s -o /dev/null -D - -H 'Host: bench.example' \
+        "http://127.0.0.1:$sport/fill/$((fill_n / 2))" 2>/dev/null | tr -d '\r' || true)
+    grep -q '^HTTP/1.1 200' <<<"$cs" && grep -qi '^cache-status: strata; hit' <<<"$cs" && break
     sleep 0.005
 done
 end=$(date +%s.%N)
