@@ -221,6 +221,8 @@ struct lmdb_writer {
   struct cache_lmdb_fill *fills; /* registered fills */
   unsigned nfills;
   struct cache_lmdb_fill *notify; /* writer only: fills to notify */
+  struct lmdb_pend **pend; /* under lock: removals not committed, by hash */
+  unsigned npend;          /* atomic, under lock: entries in pend */
 };
 
 struct lmdb_env; /* lmdb_tier.c: MDB_env, dbis, write txn, reader pool */
@@ -318,7 +320,8 @@ int lmdb_ops_apply(struct cache_lmdb *l, struct lmdb_op *ops,
 /* lmdb_writer.c */
 int lmdb_writer_start(struct cache_lmdb *l);
 void lmdb_writer_stop(struct cache_lmdb *l);
-/* Queues op; 0, or -EAGAIN when full (never for fill ops). */
+/* Queues op; 0, -EAGAIN when full (never for fill ops and removals), or
+ * -EALREADY for a removal already queued (lmdb_pend_note): not queued. */
 int lmdb_queue_op(struct cache_lmdb *l, struct lmdb_op *op);
 void lmdb_op_free(struct lmdb_op *op);
 void lmdb_queue_drop(struct cache_lmdb *l, uint64_t hash, uint64_t id);
@@ -326,6 +329,18 @@ void lmdb_queue_touch(struct cache_lmdb *l, uint64_t id, uint64_t ms);
 /* Test hook: while held, the writer takes nothing from its queue. */
 void lmdb_writer_hold(struct cache_lmdb *l, bool hold);
 
+/*
+ * lmdb_queue.c: removals not committed yet, by key hash. note (called
+ * under the writer lock for every op queued): a removal is added, or false
+ * when the same key's removal is queued and still the newest op of its
+ * hash (not to be queued); any other op ends that. done (under the writer
+ * lock, once a removal is committed or dropped) takes it off. has: whether
+ * a removal of hash is pending (lookups then miss). free: at stop.
+ */
+bool lmdb_pend_note(struct cache_lmdb *l, const struct lmdb_op *op);
+void lmdb_pend_done(struct cache_lmdb *l, const struct lmdb_op *op);
+bool lmdb_pend_has(struct cache_lmdb *l, uint64_t hash);
+void lmdb_pend_free(struct cache_lmdb *l);
 /* lmdb_fill.c: a COMPLETE object larger than a write batch, queued as a
  * fill whose ops copy their bytes from o. 0, -E2BIG, -EAGAIN, -ENOSPC. */
 int lmdb_fill_store(struct cache_lmdb *l, struct cache_obj *o,

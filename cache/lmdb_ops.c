@@ -31,11 +31,21 @@ static struct cache_obj *lookup(struct cache_lmdb *l, uint64_t hash,
                                 cache_ram_match_fn *match, void *arg,
                                 bool *key_seen, uint64_t now_ms,
                                 struct cache_lmdb_ref *ref, bool body) {
-  struct cache_obj *o;
-  bool seen;
+  struct cache_obj *o = NULL;
+  bool seen = false;
 
   CHECK_OBJ(l, CACHE_LMDB_MAGIC);
-  o = lmdb_env_find(l, hash, key, key_len, match, arg, &seen, ref, body);
+  /* A removal not committed yet hides the key, checked before the read
+   * (whose snapshot may predate the commit) and after it (the removal may
+   * have been asked meanwhile). */
+  if (!lmdb_pend_has(l, hash)) {
+    o = lmdb_env_find(l, hash, key, key_len, match, arg, &seen, ref, body);
+    if (lmdb_pend_has(l, hash)) {
+      if (o != NULL)
+        cache_obj_unref(&o);
+      seen = false;
+    }
+  }
   if (key_seen != NULL)
     *key_seen = seen;
   if (o == NULL) {

@@ -89,7 +89,7 @@ struct cache_lmdb_conf {
   unsigned sync_interval_ms;             /* [1000] SAFE and FAST */
   unsigned max_readers;      /* [126] reader slots (pooled read txns) */
   bool rebuild_incompatible; /* start empty instead of refusing */
-  unsigned queue_max;        /* [1024] pending writes (stores + removals) */
+  unsigned queue_max;        /* [1024] pending writes (see remove_key) */
   size_t
       queue_bytes; /* [64 MiB] pending store bytes (one store may exceed it) */
   unsigned retry_ms;  /* [5000] back-off after a failed commit (disk full) */
@@ -226,9 +226,14 @@ void cache_lmdb_pin_more(struct cache_lmdb *l,
                          const struct cache_lmdb_ref *ref);
 
 /*
- * Queues the removal of every variant of key (async: lookups may still find
- * them until the writer's next commit). Returns 0, or -EAGAIN when the queue
- * is full. Removals are kept and retried while writes are disabled.
+ * Queues the removal of every variant of key, committed by the writer
+ * later; from this call on, lookups of key (its hash) miss until that
+ * commit, so nothing stored before reappears, while a store queued after
+ * the removal is found once committed. Returns 0: never refused, not even
+ * by a full queue (a removal of a key whose removal is still queued, with
+ * nothing of its hash queued since, is not queued twice). Removals are kept
+ * and retried while writes are disabled (lookups of the key miss
+ * meanwhile). Call it before removing the key from RAM.
  */
 int cache_lmdb_remove_key(struct cache_lmdb *l, uint64_t hash, const char *key,
                           size_t key_len);

@@ -5,7 +5,10 @@
  *
  * Queue: stores, removals and drops (corrupt entries found by readers) in
  * FIFO order, bounded by count and by pending store bytes; fill ops
- * (lmdb_fill.c) bypass both bounds, being bounded per fill; access times
+ * (lmdb_fill.c) bypass both bounds, being bounded per fill, and so do
+ * removals, never refused (lmdb_queue.c: one per key while it is the newest
+ * op of its hash; lookups skip the key until its removal is committed;
+ * finish takes it off that set after the commit); access times
  * ("touches") in a separate fixed array drained at most once per sync
  * interval (or by a flush). When a queue is full the caller is told
  * (-EAGAIN) or the touch is dropped: nobody waits for the writer.
@@ -195,12 +198,17 @@ static void finish(struct cache_lmdb *l, struct batch *b, int rc, bool keep) {
                             : keep && op->kind != LMDB_OP_STORE) {
       *kt = op;
       kt = &op->next;
-      continue;
+    } else if (op->kind == LMDB_OP_REMOVE_KEY) {
+      op->next = gone; /* committed or dropped: off the pending set below */
+      gone = op;
+    } else {
+      dropped += rc != 0 && op->kind == LMDB_OP_STORE;
+      lmdb_op_free(op);
     }
-    dropped += rc != 0 && op->kind == LMDB_OP_STORE;
-    lmdb_op_free(op);
   }
   pthread_mutex_lock(&w->lock);
+  for (op = gone; op != NULL; op = op->next)
+    lmdb_pend_done(l, op);
   requeue(w, kept, kt);
   if (w->disabled)
     dropped += drop_queued_stores(l, &gone);
@@ -470,6 +478,7 @@ void lmdb_writer_stop(struct cache_lmdb *l) {
   }
   free_ops(w->head); /* the writer drains the queue: only if it never ran */
   w->head = NULL;
+  lmdb_pend_free(l);
   lmdb_fill_detach_all(l);
   free(w->touches);
   w->touches = NULL;
@@ -490,13 +499,14 @@ void lmdb_writer_hold(struct cache_lmdb *l, bool hold) {
 
 int lmdb_queue_op(struct cache_lmdb *l, struct lmdb_op *op) {
   struct lmdb_writer *w = &l->w;
-  bool full;
+  bool full, dup = false;
 
   pthread_mutex_lock(&w->lock);
-  full = !lmdb_op_is_fill(op) && (w->nops - w->nfill >= l->cf.queue_max ||
-                                  (op->bytes > 0 && w->bytes > 0 &&
-                                   w->bytes + op->bytes > l->cf.queue_bytes));
-  if (!full) {
+  full = !lmdb_op_is_fill(op) && op->kind != LMDB_OP_REMOVE_KEY &&
+         (w->nops - w->nfill >= l->cf.queue_max ||
+          (op->bytes > 0 && w->bytes > 0 &&
+           w->bytes + op->bytes > l->cf.queue_bytes));
+  if (!full && !(dup = !lmdb_pend_note(l, op))) {
     op->seq = ++w->seq;
     *w->tailp = op;
     w->tailp = &op->next;
@@ -504,7 +514,7 @@ int lmdb_queue_op(struct cache_lmdb *l, struct lmdb_op *op) {
     pthread_cond_signal(&w->wake);
   }
   pthread_mutex_unlock(&w->lock);
-  return full ? -EAGAIN : 0;
+  return full ? -EAGAIN : dup ? -EALREADY : 0;
 }
 
 void lmdb_queue_touch(struct cache_lmdb *l, uint64_t id, uint64_t ms) {

@@ -416,9 +416,11 @@ drop_url(struct conn *c, const char *v, size_t len)
     if (rc < 0 || k.path_off != q->key.path_off ||
         memcmp(k.buf, q->key.buf, k.path_off) != 0)
         return;
-    cache_ram_remove_key(c->w->srv->ram, k.hash, k.buf, k.len);
+    /* Disk first: from then on disk lookups miss the key (never refused),
+     * so a RAM miss cannot bring the old copy back from disk. */
     if (c->w->srv->disk != NULL)
         (void)cache_lmdb_remove_key(c->w->srv->disk, k.hash, k.buf, k.len);
+    cache_ram_remove_key(c->w->srv->ram, k.hash, k.buf, k.len);
 }
 
 void
@@ -430,9 +432,9 @@ cache_flow_invalidate(struct conn *c, const struct h1_response *rsp)
     if (q == NULL || q->key.len == 0 ||
         !cache_response_invalidates(c->req.method, rsp->status))
         return;
-    cache_ram_remove_key(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len);
-    if (c->w->srv->disk != NULL)
+    if (c->w->srv->disk != NULL) /* first: see drop_url */
         (void)cache_lmdb_remove_key(c->w->srv->disk, q->key.hash, q->key.buf, q->key.len);
+    cache_ram_remove_key(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len);
     for (size_t i = 0; i < ARRAY_LEN(names); i++) {
         const struct h1_field *f = h1_field_find(rsp->fields, rsp->n_fields, names[i]);
 

@@ -417,7 +417,7 @@ static void test_queue_full(void **state) {
     put(l, key, NULL, 10, 0, 1);
   }
   assert_int_equal(cache_lmdb_store(l, o, 1), -EAGAIN);
-  assert_int_equal(cache_lmdb_remove_key(l, 1, "x", 1), -EAGAIN);
+  assert_int_equal(cache_lmdb_remove_key(l, 1, "x", 1), 0); /* never lost */
   lmdb_writer_hold(l, false);
   cache_lmdb_flush(l);
   cache_lmdb_stats(l, &st);

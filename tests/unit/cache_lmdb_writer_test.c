@@ -111,10 +111,103 @@ static void test_store_above_batch(void **state) {
   assert_int_equal(lmdb_test_count("meta", "fill", 4), 0);
 }
 
+/* Ops counted as queued. */
+static unsigned queued(struct cache_lmdb *l) {
+  unsigned n;
+
+  pthread_mutex_lock(&l->w.lock);
+  n = l->w.nops;
+  pthread_mutex_unlock(&l->w.lock);
+  return n;
+}
+
+static struct cache_obj *head_of(struct cache_lmdb *l, const char *key) {
+  struct cache_lmdb_ref ref;
+
+  return cache_lmdb_lookup_head(l, lmdb_test_hash(key), key, strlen(key),
+                                NULL, NULL, NULL, 1000, &ref);
+}
+
+/*
+ * Between a removal and its commit, lookups miss the key; a store queued
+ * after the removal is found once committed.
+ */
+static void test_remove_window(void **state) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
+  const char *key = "https://a.test/w";
+  struct cache_lmdb *l;
+  struct cache_obj *o;
+  bool seen = true;
+
+  (void)state;
+  l = lmdb_test_open(&cf);
+  put(l, key, 100, 1);
+  put(l, "https://a.test/other", 100, 2);
+  cache_lmdb_flush(l);
+  lmdb_writer_hold(l, true);
+  assert_int_equal(
+      cache_lmdb_remove_key(l, lmdb_test_hash(key), key, strlen(key)), 0);
+  assert_null(lmdb_test_get(l, key, NULL, &seen));
+  assert_false(seen);
+  o = head_of(l, key);
+  assert_null(o);
+  put(l, key, 200, 3); /* the new response, queued after the removal */
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
+  lmdb_test_expect_body(l, "https://a.test/other", NULL, 100, 2);
+  lmdb_writer_hold(l, false);
+  cache_lmdb_flush(l);
+  lmdb_test_expect_body(l, key, NULL, 200, 3);
+  assert_int_equal(stats(l).objects, 2);
+  cache_lmdb_close(&l);
+}
+
+/*
+ * A full queue takes removals all the same; one per key while it is the
+ * newest op of its hash.
+ */
+static void test_remove_queue_full(void **state) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(16 * MiB);
+  struct cache_obj *o = lmdb_test_obj_new("https://a.test/f9", NULL, 10, 9);
+  const char *key = "https://a.test/f0";
+  uint64_t hash = lmdb_test_hash(key);
+  struct cache_lmdb *l;
+  char k[64];
+
+  (void)state;
+  cf.queue_max = 4;
+  l = lmdb_test_open(&cf);
+  put(l, key, 100, 1);
+  cache_lmdb_flush(l);
+  lmdb_writer_hold(l, true);
+  for (int i = 1; i <= 4; i++) {
+    snprintf(k, sizeof k, "https://a.test/f%d", i);
+    put(l, k, 10, 1);
+  }
+  assert_int_equal(cache_lmdb_store(l, o, 1), -EAGAIN);
+  for (int i = 0; i < 100; i++)
+    assert_int_equal(cache_lmdb_remove_key(l, hash, key, strlen(key)), 0);
+  assert_int_equal(queued(l), 5);
+  assert_int_equal(cache_lmdb_remove_key(l, 7, "y", 1), 0);
+  assert_int_equal(queued(l), 6);
+  lmdb_writer_hold(l, false);
+  cache_lmdb_flush(l);
+  assert_null(lmdb_test_get(l, key, NULL, NULL));
+  assert_int_equal(stats(l).objects, 4);
+  assert_int_equal(stats(l).removes, 1);
+  assert_int_equal(queued(l), 0);
+  put(l, key, 100, 2); /* the removals are done: found again */
+  cache_lmdb_flush(l);
+  lmdb_test_expect_body(l, key, NULL, 100, 2);
+  cache_obj_unref(&o);
+  cache_lmdb_close(&l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_resume_without_reads, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_store_above_batch, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_remove_window, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_remove_queue_full, lmdb_test_dir_wipe),
   };
 
   return cmocka_run_group_tests(tests, lmdb_test_dir_setup,
