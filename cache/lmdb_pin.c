@@ -277,3 +277,16 @@ void cache_lmdb_unpin(struct cache_lmdb *l, const struct cache_lmdb_ref *ref) {
   CHECK_OBJ(l, CACHE_LMDB_MAGIC);
   lmdb_pin_drop(l->pins, ref->id);
 }
+
+bool cache_lmdb_current(struct cache_lmdb *l, const struct cache_lmdb_ref *ref) {
+  struct lmdb_pins *p = l->pins;
+  struct pin_ent *e;
+  bool orphaned;
+
+  CHECK_OBJ(l, CACHE_LMDB_MAGIC);
+  pthread_mutex_lock(&p->lock);
+  e = find(p, ref->id);
+  orphaned = e != NULL && (e->flags & PIN_ORPHAN);
+  pthread_mutex_unlock(&p->lock);
+  return !orphaned && !lmdb_pend_has(l, ref->hash);
+}

@@ -225,6 +225,12 @@ void cache_lmdb_unpin(struct cache_lmdb *l, const struct cache_lmdb_ref *ref);
 void cache_lmdb_pin_more(struct cache_lmdb *l,
                          const struct cache_lmdb_ref *ref);
 
+/* Whether ref's object (pinned by the caller) is still the stored one: no
+ * removal or replacement deleted it, and no removal of its key is queued.
+ * A promotion into RAM checks it, so an invalidation that came while the
+ * body was read does not put the old copy back. Any thread. */
+bool cache_lmdb_current(struct cache_lmdb *l, const struct cache_lmdb_ref *ref);
+
 /*
  * Queues the removal of every variant of key, committed by the writer
  * later; from this call on, lookups of key (its hash) miss until that

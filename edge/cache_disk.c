@@ -196,7 +196,9 @@ cache_disk_promote_step(struct conn *c)
     cache_obj_commit(o, (size_t)rc);
     if (cache_obj_body_len(o) == b->ref.body_len) {
         cache_obj_finish(o, CACHE_OBJ_COMPLETE);
-        (void)cache_ram_insert(c->w->srv->ram, o);
+        /* An invalidation while we read: serve it, but keep it out of RAM. */
+        if (cache_lmdb_current(b->l, &b->ref))
+            (void)cache_ram_insert(c->w->srv->ram, o);
         cache_obj_unref(&q->disk_src);
     }
     return true;

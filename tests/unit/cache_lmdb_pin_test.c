@@ -190,6 +190,36 @@ static void test_eviction_passes_streamed(void **state) {
   cache_lmdb_close(&l);
 }
 
+/* What a promotion into RAM asks before it inserts what it read. */
+static void test_current(void **state) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
+  const char *key = "https://p.test/current";
+  struct cache_lmdb_ref a, b;
+
+  (void)state;
+  put(l, key, BIG, 1, 1);
+  cache_lmdb_flush(l);
+  a = stream(l, key, 2);
+  assert_true(cache_lmdb_current(l, &a));
+  lmdb_writer_hold(l, true); /* the removal stays queued */
+  assert_int_equal(cache_lmdb_remove_key(l, a.hash, key, strlen(key)), 0);
+  assert_false(cache_lmdb_current(l, &a)); /* queued is enough */
+  lmdb_writer_hold(l, false);
+  cache_lmdb_flush(l);
+  assert_false(cache_lmdb_current(l, &a)); /* committed: orphaned */
+  put(l, key, BIG, 2, 3);
+  cache_lmdb_flush(l);
+  b = stream(l, key, 4);
+  assert_true(cache_lmdb_current(l, &b));
+  put(l, key, BIG, 3, 5); /* replaced */
+  cache_lmdb_flush(l);
+  assert_false(cache_lmdb_current(l, &b));
+  cache_lmdb_unpin(l, &a);
+  cache_lmdb_unpin(l, &b);
+  cache_lmdb_close(&l);
+}
+
 static void test_crash_while_streamed(void **state) {
   struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
   struct cache_lmdb *l = lmdb_test_open(&cf);
@@ -222,6 +252,7 @@ int main(void) {
       cmocka_unit_test_setup(test_replaced_while_streamed, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_eviction_passes_streamed,
                              lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_current, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_crash_while_streamed, lmdb_test_dir_wipe),
   };
 
