@@ -9,12 +9,8 @@
  * they pick a shard (top bits) and a bucket (low bits), so callers' hashes
  * need not be uniform in any particular bits.
  *
- * Ghost: the last `cap` hashes evicted from small, kept as an open-addressed
- * table of (hash, generation). A slot is alive while fewer than cap hashes
- * were added after it, which is FIFO expiry without a list. Probing is
- * bounded; when every probed slot is alive the oldest is overwritten (the
- * ghost is a hint: losing one costs an object one lap in small). cap is how
- * many objects the main queue holds at the shard's mean object size.
+ * Ghost: cache/ram_ghost.c. Variants: a key keeps at most
+ * CACHE_RAM_MAX_VARIANTS; a new one beyond replaces the oldest.
  *
  * Entries that leave the index are chained on a local `dead` list and their
  * objects unref'd after the shard is unlocked.
@@ -162,91 +158,6 @@ table_grow(struct ram_shard *s)
     s->mask = old_n * 2 - 1;
 }
 
-static size_t
-ghost_cap(const struct ram_shard *s)
-{
-    size_t bytes = s->fifo[RAM_Q_SMALL].bytes + s->fifo[RAM_Q_MAIN].bytes;
-    size_t mean = s->count > 0 ? bytes / s->count : 0;
-    size_t cap = mean > 0 ? (s->budget - s->small_budget) / mean : 0;
-
-    return cap > RAM_GHOST_MIN ? cap : RAM_GHOST_MIN;
-}
-
-static bool
-ghost_alive(const struct ram_shard *s, const struct ram_ghost_slot *g, size_t cap)
-{
-    return g->gen != 0 && s->ghost_gen - g->gen <= cap;
-}
-
-/* The slot for mh: its own, else a dead one, else the oldest probed. */
-static struct ram_ghost_slot *
-ghost_pick(struct ram_shard *s, uint64_t mh, size_t cap)
-{
-    struct ram_ghost_slot *best = NULL;
-
-    for (unsigned i = 0; i < RAM_GHOST_PROBES; i++) {
-        struct ram_ghost_slot *g = &s->ghost[(mh + i) & s->ghost_mask];
-        bool alive = ghost_alive(s, g, cap);
-
-        if (alive && g->mhash == mh)
-            return g;
-        if (best == NULL || (!alive && ghost_alive(s, best, cap)) ||
-            (alive && ghost_alive(s, best, cap) && g->gen < best->gen))
-            best = g;
-    }
-    return best;
-}
-
-/* Keeps the table at 1.5x to 3x cap, moving the live slots over. */
-static void
-ghost_resize(struct ram_shard *s, size_t cap)
-{
-    size_t n = 2 * RAM_GHOST_MIN, old_n = s->ghost != NULL ? s->ghost_mask + 1 : 0;
-    struct ram_ghost_slot *old = s->ghost;
-
-    while (n < cap + cap / 2)
-        n *= 2;
-    if (n <= old_n)
-        return;
-    s->ghost = xcalloc(n, sizeof *s->ghost);
-    s->ghost_mask = n - 1;
-    for (size_t i = 0; i < old_n; i++)
-        if (ghost_alive(s, &old[i], cap))
-            *ghost_pick(s, old[i].mhash, cap) = old[i];
-    free(old);
-}
-
-static void
-ghost_add(struct ram_shard *s, uint64_t mh)
-{
-    size_t cap = ghost_cap(s);
-    struct ram_ghost_slot *g;
-
-    ghost_resize(s, cap);
-    g = ghost_pick(s, mh, cap);
-    g->mhash = mh;
-    g->gen = s->ghost_gen++;
-}
-
-/* True (and forgets mh) when the ghost remembers mh. */
-static bool
-ghost_take(struct ram_shard *s, uint64_t mh)
-{
-    size_t cap = ghost_cap(s);
-
-    if (s->ghost == NULL)
-        return false;
-    for (unsigned i = 0; i < RAM_GHOST_PROBES; i++) {
-        struct ram_ghost_slot *g = &s->ghost[(mh + i) & s->ghost_mask];
-
-        if (ghost_alive(s, g, cap) && g->mhash == mh) {
-            g->gen = 0;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Oldest of small: hit since insertion → main, else its hash → ghost. */
 static void
 evict_small(struct ram_shard *s, struct ram_ent **dead)
@@ -260,7 +171,7 @@ evict_small(struct ram_shard *s, struct ram_ent **dead)
         fifo_push(&s->fifo[RAM_Q_MAIN], e);
         return;
     }
-    ghost_add(s, e->mhash);
+    ram_ghost_add(s, e->mhash);
     ent_unlink(s, e, dead);
     s->evictions++;
 }
@@ -374,23 +285,55 @@ cache_ram_free(struct cache_ram **rp)
     free(r);
 }
 
+/*
+ * The entry of e's variant (same key and vary key), or NULL; *oldest the
+ * oldest other variant of e's key (chains are newest first) and *others how
+ * many there are. Shard locked.
+ */
+static struct ram_ent *
+find_variant(struct ram_shard *s, const struct ram_ent *e, struct ram_ent **oldest,
+             unsigned *others)
+{
+    struct ram_ent *same = NULL;
+
+    *oldest = NULL;
+    *others = 0;
+    for (struct ram_ent *x = *bucket(s, e->mhash); x != NULL; x = x->hnext) {
+        if (!same_key(x, e->mhash, e->key, e->key_len))
+            continue;
+        if (same == NULL && same_variant(x->obj, e->obj)) {
+            same = x;
+        } else {
+            *oldest = x;
+            (*others)++;
+        }
+    }
+    return same;
+}
+
 /* Links e (or finds its object already indexed: false). Shard locked. */
 static bool
 insert_locked(struct ram_shard *s, struct ram_ent *e, struct ram_ent **dead)
 {
-    struct ram_ent **head = bucket(s, e->mhash), *old = *head;
+    struct ram_ent **head, *old, *oldest;
+    unsigned others;
 
-    while (old != NULL && !(old->mhash == e->mhash && same_variant(old->obj, e->obj)))
-        old = old->hnext;
+    old = find_variant(s, e, &oldest, &others);
     if (old != NULL && old->obj == e->obj)
         return false;
     ASSERT(e->obj->tier == NULL); /* indexed by one tier at a time */
+    /* Lookups walk a key's variants under the lock: a key never has more
+     * than CACHE_RAM_MAX_VARIANTS (Vary: User-Agent and the like). */
+    if (old == NULL && others >= CACHE_RAM_MAX_VARIANTS) {
+        ent_unlink(s, oldest, dead);
+        s->variant_drops++;
+    }
     if (old != NULL) {
         e->queue = old->queue;
         e->freq = old->freq;
         ent_unlink(s, old, dead);
         s->replaces++;
-    } else if (ghost_take(s, e->mhash)) {
+    } else if (ram_ghost_take(s, e->mhash)) {
         e->queue = RAM_Q_MAIN;
         s->ghost_hits++;
     }
@@ -571,6 +514,7 @@ cache_ram_stats(const struct cache_ram *r, struct cache_ram_stats *st)
         st->objects += s->count;
         st->inserts += s->inserts;
         st->replaces += s->replaces;
+        st->variant_drops += s->variant_drops;
         st->ghost_hits += s->ghost_hits;
         st->evictions += s->evictions;
         st->removes += s->removes;

@@ -45,6 +45,7 @@ struct cache_ram_stats {
     uint64_t objects;    /* indexed objects (variants count one each) */
     uint64_t inserts;    /* successful inserts, replacements included */
     uint64_t replaces;   /* inserts that replaced the same key and vary_key */
+    uint64_t variant_drops; /* oldest variants dropped for a key's newest */
     uint64_t ghost_hits; /* inserts that went straight to main */
     uint64_t evictions;  /* objects evicted for space */
     uint64_t removes;    /* objects removed by key, object or foreach */
@@ -73,6 +74,10 @@ typedef bool cache_ram_visit_fn(struct cache_obj *o, void *arg);
 struct cache_ram *cache_ram_new(size_t budget_bytes, size_t max_object_bytes);
 /* Drops every indexed object's reference and frees the tier; *rp = NULL. */
 void cache_ram_free(struct cache_ram **rp);
+
+/* The most variants (Vary) of one key the tier holds: a new one beyond it
+ * replaces the key's oldest, so no client can make a key's lookups slow. */
+#define CACHE_RAM_MAX_VARIANTS 64u
 
 /*
  * Indexes o, which must be COMPLETE; the tier takes its own reference (the

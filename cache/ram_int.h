@@ -55,6 +55,7 @@ struct ram_shard {
     size_t ghost_mask;
     uint64_t ghost_gen; /* the next generation handed out */
     uint64_t inserts, replaces, ghost_hits, evictions, removes, hits, misses;
+    uint64_t variant_drops;
 } __attribute__((aligned(RAM_CACHELINE)));
 
 struct cache_ram {
@@ -65,5 +66,10 @@ struct cache_ram {
     void *shard_mem; /* unaligned allocation behind shards */
     struct ram_shard *shards;
 };
+
+/* ram_ghost.c, shard locked: remember mh (evicted from small); whether
+ * the ghost remembers mh (and forget it). */
+void ram_ghost_add(struct ram_shard *s, uint64_t mh);
+bool ram_ghost_take(struct ram_shard *s, uint64_t mh);
 
 #endif

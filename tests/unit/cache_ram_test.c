@@ -475,6 +475,54 @@ test_reader_keeps_object(void **state)
     cache_obj_unref(&held);
 }
 
+/* Looks key's variant vk up; true on a hit. */
+static bool
+has_variant(struct cache_ram *r, const char *key, const char *vk)
+{
+    struct cache_obj *o = cache_ram_lookup(r, key_hash(key), key, strlen(key), match_vary,
+                                           (void *)vk, NULL);
+
+    if (o == NULL)
+        return false;
+    cache_obj_unref(&o);
+    return true;
+}
+
+/* A key keeps at most CACHE_RAM_MAX_VARIANTS: the newest replaces the oldest. */
+static void
+test_variant_cap(void **state)
+{
+    struct cache_ram *r = cache_ram_new(64 * MIB, MIB);
+    const unsigned extra = 10;
+    char vk[32];
+
+    (void)state;
+    for (unsigned i = 0; i < CACHE_RAM_MAX_VARIANTS + extra; i++) {
+        struct cache_obj *o;
+
+        snprintf(vk, sizeof vk, "ua-%u", i);
+        o = mk("https://v.test/x", vk, 100);
+        assert_int_equal(cache_ram_insert(r, o), 0);
+        cache_obj_unref(&o);
+    }
+    assert_int_equal(stats(r).objects, CACHE_RAM_MAX_VARIANTS);
+    assert_int_equal(stats(r).variant_drops, extra);
+    assert_false(has_variant(r, "https://v.test/x", "ua-0"));
+    assert_false(has_variant(r, "https://v.test/x", "ua-9"));
+    assert_true(has_variant(r, "https://v.test/x", "ua-10"));
+    snprintf(vk, sizeof vk, "ua-%u", CACHE_RAM_MAX_VARIANTS + extra - 1);
+    assert_true(has_variant(r, "https://v.test/x", vk));
+    /* Replacing a variant that is there drops nothing. */
+    {
+        struct cache_obj *o = mk("https://v.test/x", "ua-10", 200);
+
+        assert_int_equal(cache_ram_insert(r, o), 0);
+        cache_obj_unref(&o);
+    }
+    assert_int_equal(stats(r).variant_drops, extra);
+    cache_ram_free(&r);
+}
+
 int
 main(void)
 {
@@ -492,6 +540,7 @@ main(void)
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_many_objects),
         cmocka_unit_test(test_reader_keeps_object),
+        cmocka_unit_test(test_variant_cap),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
