@@ -384,7 +384,7 @@ query_params(struct kbuf *b, const char *q, size_t n,
 /* Path and query of target t[0..n): "" or "?q" have the root as path. */
 static int
 target_norm(struct kbuf *b, const char *t, size_t n,
-            const struct cache_key_rules *r)
+            const struct cache_key_rules *r, size_t *path_end)
 {
     const char *q = n > 0 ? memchr(t, '?', n) : NULL;
     size_t plen = q ? (size_t)(q - t) : n, start = b->len, qlen;
@@ -399,6 +399,7 @@ target_norm(struct kbuf *b, const char *t, size_t n,
     if (rc < 0)
         return rc;
     b->len = start + dots_remove(b->p + start, b->len - start);
+    *path_end = b->len;
     if (q == NULL)
         return 0;
     q++;
@@ -419,10 +420,12 @@ cache_key_build(struct cache_key *k, enum cache_scheme scheme,
                 size_t target_len, const struct cache_key_rules *rules)
 {
     struct kbuf b = { .p = k->buf, .len = 0, .cap = k->cap ? k->cap - 1 : 0 };
+    size_t path_end = 0;
     int rc;
 
     ASSERT(k->cap <= INT_MAX && (k->buf != NULL || k->cap == 0));
     ASSERT(scheme == CACHE_SCHEME_HTTP || scheme == CACHE_SCHEME_HTTPS);
+    k->len = 0;
     if (host_len > UINT32_MAX || target_len > UINT32_MAX)
         return -ENOSPC;
     if (scheme == CACHE_SCHEME_HTTPS)
@@ -433,12 +436,37 @@ cache_key_build(struct cache_key *k, enum cache_scheme scheme,
         rc = host_norm(&b, scheme, host, host_len);
     k->path_off = (uint32_t)b.len;
     if (rc == 0)
-        rc = target_norm(&b, target, target_len, rules);
+        rc = target_norm(&b, target, target_len, rules, &path_end);
     if (rc < 0)
         return rc;
     b.p[b.len] = '\0';
+    k->query_off = (uint32_t)path_end;
     k->len = (uint32_t)b.len;
     k->hash = XXH3_64bits(b.p, b.len);
+    return (int)b.len;
+}
+
+int
+cache_key_target(const struct cache_key *k, char *out, size_t cap,
+                 const char *target, size_t len)
+{
+    struct kbuf b = { .p = out, .len = 0, .cap = cap ? cap - 1 : 0 };
+    const char *q = len > 0 ? memchr(target, '?', len) : NULL;
+    int rc;
+
+    ASSERT(cap <= INT_MAX && (out != NULL || cap == 0));
+    if (k->len == 0 || k->path_off >= k->query_off || k->query_off > k->len)
+        return -EINVAL;
+    rc = put(&b, k->buf + k->path_off, k->query_off - k->path_off);
+    if (rc == 0 && q != NULL) {
+        q++;
+        rc = put(&b, "?", 1);
+        if (rc == 0)
+            rc = pct_norm(&b, q, (size_t)(target + len - q), CC_TGT, false);
+    }
+    if (rc < 0)
+        return rc;
+    b.p[b.len] = '\0';
     return (int)b.len;
 }
 

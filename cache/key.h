@@ -68,6 +68,8 @@ struct cache_key {
     uint32_t cap;      /* bytes at buf, including room for the NUL */
     uint32_t len;      /* key length, NUL excluded */
     uint32_t path_off; /* buf[0..path_off) is "scheme://authority" */
+    uint32_t query_off; /* buf[path_off..query_off) is the normalized path;
+                           the query (if any) follows, "?" included */
     uint64_t hash;     /* XXH3_64bits(buf, len) */
 };
 
@@ -82,7 +84,7 @@ struct cache_key {
  * parameters: forward without caching). The key is built in place, so
  * -ENOSPC comes when k->cap cannot hold the key or the work before dot
  * segments and ignored parameters are removed; scheme + host_len +
- * target_len + 64 bytes always suffice.
+ * target_len + 64 bytes always suffice. On failure k->len is 0.
  */
 int cache_key_build(struct cache_key *k, enum cache_scheme scheme,
                     const char *host, size_t host_len, const char *target,
@@ -96,6 +98,20 @@ int cache_key_build(struct cache_key *k, enum cache_scheme scheme,
  */
 int cache_key_build_url(struct cache_key *k, const char *url, size_t len,
                         const struct cache_key_rules *rules);
+
+/*
+ * Writes the upstream request target of a request whose key k was built
+ * from target[0..len) into out[0..cap): the key's path (so the origin is
+ * asked for the very resource the key names: no dot segments, no escapes
+ * of unreserved characters) and the received query with its escapes
+ * normalized the same way but every parameter kept, in order (the site's
+ * query rules shape only the key). "%2F" stays "%2F". The query is
+ * validated by the build, so (k->query_off - k->path_off) + len + 2 bytes
+ * always suffice. Returns the length, -EINVAL (k is not built, or target
+ * is not the one it was built from) or -ENOSPC.
+ */
+int cache_key_target(const struct cache_key *k, char *out, size_t cap,
+                     const char *target, size_t len);
 
 /*
  * Normalizes an authority host[0..len) alone, as it appears in keys

@@ -400,8 +400,12 @@ struct fwd_ctx {
     size_t inm_len;
     const char *ims;         /* If-Modified-Since to send, or NULL */
     size_t ims_len;
+    /* The request's cache key, or NULL: with a key, the request-target
+     * sent is the key's (cache_key_target), never the raw one. */
+    const struct cache_key *key;
 };
-/* Appends the upstream request head for r; -errno when it does not fit. */
+/* Appends the upstream request head for r; -errno when it does not fit
+ * (-EINVAL: the target does not match f->key). */
 int fwd_request_head(struct evbuffer *out, const struct h1_request *r,
                      const struct fwd_ctx *f, bool chunked_body);
 /* True when the request already passed through this node (CDN-Loop). */

@@ -153,6 +153,35 @@ add_forwarded_for(struct evbuffer *out, const struct h1_request *r, const char *
     evbuffer_add_printf(out, "%s\r\n", peer);
 }
 
+/*
+ * The request-target. With a cache key, the key's: the origin must be asked
+ * for the resource the response will be stored under, or a target that
+ * normalizes to another URL's key ("/x/../a%41") fills that URL's entry
+ * with whatever the origin makes of the raw bytes (cache poisoning).
+ */
+static int
+add_target(struct evbuffer *out, const struct h1_request *r, const struct cache_key *k)
+{
+    struct evbuffer_iovec v;
+    size_t cap;
+    int n;
+
+    if (k == NULL) {
+        /* Absolute-form "http://h?q" leaves "?q": origin-form needs the "/". */
+        if (r->path_len == 0 || (r->path[0] != '/' && r->path[0] != '*'))
+            evbuffer_add(out, "/", 1);
+        evbuffer_add(out, r->path, r->path_len);
+        return 0;
+    }
+    cap = (size_t)(k->query_off - k->path_off) + r->path_len + 2;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1 || v.iov_len < cap)
+        return -ENOMEM;
+    n = cache_key_target(k, v.iov_base, cap, r->path, r->path_len);
+    v.iov_len = n < 0 ? 0 : (size_t)n;
+    evbuffer_commit_space(out, &v, 1);
+    return n < 0 ? n : 0;
+}
+
 int
 fwd_request_head(struct evbuffer *out, const struct h1_request *r,
                  const struct fwd_ctx *f, bool chunked_body)
@@ -161,12 +190,13 @@ fwd_request_head(struct evbuffer *out, const struct h1_request *r,
     size_t n_toks = connection_tokens(r->fields, r->n_fields, conn_toks);
     bool trust = f->site->trust_forwarded;
 
+    int rc;
+
     evbuffer_add(out, r->method_str, r->method_len);
     evbuffer_add(out, " ", 1);
-    /* Absolute-form "http://h?q" leaves "?q": origin-form needs the "/". */
-    if (r->path_len == 0 || (r->path[0] != '/' && r->path[0] != '*'))
-        evbuffer_add(out, "/", 1);
-    evbuffer_add(out, r->path, r->path_len);
+    rc = add_target(out, r, f->key);
+    if (rc < 0)
+        return rc;
     evbuffer_add(out, " HTTP/1.1\r\nHost: ", 17);
     if (r->host != NULL)
         evbuffer_add(out, r->host, r->host_len);

@@ -503,7 +503,13 @@ proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
         f.ims = rv.if_modified_since;
         f.ims_len = rv.if_modified_since_len;
     }
-    fwd_request_head(px->head, &c->req, &f, c->req.body == H1_BODY_CHUNKED);
+    /* Through the cache: the origin gets the resource the key names. */
+    f.key = q != NULL && q->key.len > 0 ? &q->key : NULL;
+    if (fwd_request_head(px->head, &c->req, &f, c->req.body == H1_BODY_CHUNKED) < 0) {
+        evbuffer_drain(px->head, evbuffer_get_length(px->head));
+        conn_respond_error(c, 400, true);
+        return;
+    }
     /* A cache fetch keeps the head: its fields decide storing and serving. */
     if (!fetching) {
         evbuffer_drain(bufferevent_get_input(c->bev), head_len);
