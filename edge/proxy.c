@@ -457,42 +457,49 @@ send_to_server(struct proxy *px)
     proxy_pump_request(px);
 }
 
-void
-proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
+/* The site's responses go through the cache (as conn.c routes them). */
+static bool
+site_caches(const struct conn *c, const struct conf_site *site)
+{
+    return c->w->srv->ram != NULL && c->wc->conf->cache.enabled && site->cache.enabled;
+}
+
+/* The connection's spare exchange (or a new one), reset for a request. */
+static struct proxy *
+proxy_take(struct conn *c, const struct conf_site *site)
 {
     struct proxy *px = c->px_spare;
-    const struct conf *conf = c->wc->conf;
-    struct fwd_ctx f = { .site = site, .node_id = conf->node_id, .peer_ip = c->peer };
-    struct creq *q = c->cache_on ? c->cq : NULL;
-    bool fetching = q != NULL && q->mode == CQ_FETCH;
+    struct evbuffer *head;
 
     c->px_spare = NULL;
     if (px == NULL) {
         px = xmalloc(sizeof *px);
-        px->magic = PROXY_MAGIC;
         px->head = evbuffer_new();
     }
-    /* Everything before the field array starts zeroed; keep magic, head. */
-    {
-        struct evbuffer *head = px->head;
-
-        memset(px, 0, offsetof(struct proxy, rfields));
-        px->magic = PROXY_MAGIC;
-        px->head = head;
-    }
+    /* Everything before the field array starts zeroed; keep head. */
+    head = px->head;
+    memset(px, 0, offsetof(struct proxy, rfields));
+    px->magic = PROXY_MAGIC;
+    px->head = head;
     c->px = px;
     px->c = c;
     px->site = site;
-    px->conf = conf;
+    px->conf = c->wc->conf;
     px->req_body = c->req.body;
     px->req_left = c->req.content_length;
     px->req_done = c->req.body == H1_BODY_NONE;
     h1_chunked_init(&px->req_ch);
-    if (c->req.body == H1_BODY_LENGTH && c->req.content_length > conf->limits.request_body) {
-        conn_respond_error(c, 413, true);
-        return;
-    }
-    if (fetching) {
+    return px;
+}
+
+/* Writes the upstream request head into px->head (fwd_request_head). */
+static int
+build_head(struct proxy *px, struct creq *q)
+{
+    struct conn *c = px->c;
+    struct fwd_ctx f = { .site = px->site, .node_id = px->conf->node_id, .peer_ip = c->peer };
+
+    if (q != NULL && q->mode == CQ_FETCH) {
         struct cache_revalidation rv = { 0 };
 
         if (q->obj != NULL)
@@ -505,7 +512,27 @@ proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
     }
     /* Through the cache: the origin gets the resource the key names. */
     f.key = q != NULL && q->key.len > 0 ? &q->key : NULL;
-    if (fwd_request_head(px->head, &c->req, &f, c->req.body == H1_BODY_CHUNKED) < 0) {
+    return fwd_request_head(px->head, &c->req, &f, c->req.body == H1_BODY_CHUNKED);
+}
+
+void
+proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
+{
+    struct proxy *px = proxy_take(c, site);
+    const struct conf *conf = px->conf;
+    struct creq *q = c->cache_on ? c->cq : NULL;
+    bool fetching = q != NULL && q->mode == CQ_FETCH;
+
+    if (c->req.body == H1_BODY_LENGTH && c->req.content_length > conf->limits.request_body) {
+        conn_respond_error(c, 413, true);
+        return;
+    }
+    /* Through a caching site, a method the cache does not handle (RFC 9211
+     * §2.2); GET and HEAD got theirs from the cache flow. */
+    if (c->cache_status == NULL && c->req.method != H1_M_GET &&
+        c->req.method != H1_M_HEAD && site_caches(c, site))
+        c->cache_status = "strata; fwd=method";
+    if (build_head(px, q) < 0) {
         evbuffer_drain(px->head, evbuffer_get_length(px->head));
         conn_respond_error(c, 400, true);
         return;
