@@ -2,14 +2,16 @@
  * Validation: client preconditions answered from a stored response
  * (RFC 9110 §13.2.2, RFC 9111 §4.3.2), validators for an upstream
  * revalidation (RFC 9111 §4.3.1), whether a 304 applies (§4.3.4), which
- * fields are left out of storage or may be stripped before clients, and
- * the stored header block: building it (§3.1), updating it from a 304
- * (§3.2) and splitting it back into fields. Header blocks are "Name: value\r\n"
+ * fields are left out of storage (and go to the fetching client only) or
+ * may be stripped before clients or from our own 304/412/416, and the
+ * stored header block: building it (§3.1, with a Date), updating it from
+ * a 304 (§3.2) and splitting it back into fields. Header blocks are "Name: value\r\n"
  * lines without the final empty line (cache/obj.h head).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <strings.h>
 
 #include "cache/policy_int.h"
 
@@ -170,6 +172,31 @@ cache_cond_304_matches(const struct cache_validators *v,
     return true; /* no validator: it answers the ones we sent */
 }
 
+/* RFC 9110 §13.2.1: preconditions are evaluated only when the response
+ * would otherwise be 2xx. */
+bool
+cache_cond_applies(int status)
+{
+    return status >= 200 && status <= 299;
+}
+
+/* §15.4.5: a 304 carries no representation metadata but the validators
+ * and Content-Location. A 412 or 416 is about the request, not the
+ * representation: Date and the validators only. */
+bool
+cache_field_answers(int status, const char *name, size_t len)
+{
+    bool validator = pol_ieq(name, len, "etag") ||
+                     pol_ieq(name, len, "last-modified");
+
+    if (status == 304)
+        return validator || pol_ieq(name, len, "content-location") ||
+               !(len >= 8 && strncasecmp(name, "content-", 8) == 0);
+    if (status == 412 || status == 416)
+        return validator || pol_ieq(name, len, "date");
+    return true;
+}
+
 /* ---------------------------------------------------- header blocks */
 
 /* Qualified no-cache / private lists name fields a shared cache leaves
@@ -273,23 +300,46 @@ cache_head_bound(size_t head_len, const struct h1_field *f, uint32_t n)
     return b;
 }
 
+/* Named by a Connection field: hop-by-hop. */
+static bool
+connection_named(const char *name, size_t len, const struct h1_field *f,
+                 uint32_t n)
+{
+    const struct h1_field *fl;
+    uint32_t i = 0;
+
+    while ((fl = pol_field_next(f, n, "connection", &i)) != NULL) {
+        if (pol_list_has(fl->value, fl->value_len, name, len))
+            return true;
+    }
+    return false;
+}
+
 /* §3.1: not stored, and not named by Connection or a qualified list. */
 static bool
 storable_field(const char *name, size_t len, const struct h1_field *f,
                uint32_t n, const struct cache_cc *cc)
 {
-    const struct h1_field *fl;
-    uint32_t i = 0;
-
     if (cache_field_unstorable(name, len))
         return false;
     if (cc != NULL && cache_cc_names_field(cc, name, len))
         return false;
-    while ((fl = pol_field_next(f, n, "connection", &i)) != NULL) {
-        if (pol_list_has(fl->value, fl->value_len, name, len))
-            return false;
-    }
-    return true;
+    return !connection_named(name, len, f, n);
+}
+
+/* End to end, yet left out of storage: Set-Cookie, or named by a
+ * qualified private / no-cache (never hop-by-hop nor framing). */
+static bool
+leader_field(const char *name, size_t len, const struct h1_field *f,
+             uint32_t n, const struct cache_cc *cc)
+{
+    bool cookie = pol_ieq(name, len, "set-cookie") ||
+                  pol_ieq(name, len, "set-cookie2");
+
+    if (!cookie && (cache_field_unstorable(name, len) || cc == NULL ||
+                    !cache_cc_names_field(cc, name, len)))
+        return false;
+    return !connection_named(name, len, f, n);
 }
 
 static int
@@ -323,6 +373,40 @@ cache_head_build(char *out, size_t cap, size_t *len, const struct h1_field *f,
     }
     *len = pos;
     return 0;
+}
+
+int
+cache_head_leader(char *out, size_t cap, size_t *len, const struct h1_field *f,
+                  uint32_t n, const struct cache_cc *cc)
+{
+    size_t pos = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (leader_field(f[i].name, f[i].name_len, f, n, cc) &&
+            put(out, cap, &pos, &f[i]) != 0)
+            return -ENOSPC;
+    }
+    *len = pos;
+    return 0;
+}
+
+int
+cache_head_add_date(char *out, size_t cap, size_t *len, int64_t date_s)
+{
+    char d[CACHE_DATE_LEN + 1];
+    struct h1_field fl;
+    size_t pos = 0;
+
+    while (head_next(out, *len, &pos, &fl)) {
+        if (pol_ieq(fl.name, fl.name_len, "date"))
+            return 0;
+    }
+    cache_date_format(date_s, d);
+    fl.name = "Date";
+    fl.name_len = 4;
+    fl.value = d;
+    fl.value_len = CACHE_DATE_LEN;
+    return put(out, cap, len, &fl);
 }
 
 /* A 304 field that replaces the stored ones of its name (§3.2). The

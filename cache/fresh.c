@@ -66,15 +66,24 @@ one_date(const struct h1_field *f, uint32_t n, const char *lc, int64_t now_s,
     return 0;
 }
 
-/* Age at receipt: one field of delta-seconds, else 0 (§4.2.3 age_value). */
+/*
+ * Age at receipt (§4.2.3 age_value). A list (one line "10, 20", or several
+ * lines, which are one list) counts by its first member (§5.1); a first
+ * member that is not delta-seconds makes the field ignored: 0.
+ */
 static int64_t
 age_value(const struct h1_field *f, uint32_t n)
 {
     const struct h1_field *fl = pol_field_find(f, n, "age");
+    const char *p, *e;
+    size_t elen;
     int64_t v;
 
-    if (fl == NULL || pol_field_count(f, n, "age") != 1 ||
-        pol_delta(fl->value, fl->value_len, &v) != 0)
+    if (fl == NULL)
+        return 0;
+    p = fl->value;
+    if (!pol_list_next(&p, fl->value + fl->value_len, &e, &elen) ||
+        pol_delta(e, elen, &v) != 0)
         return 0;
     return v;
 }

@@ -313,6 +313,20 @@ enum cache_cond cache_cond_eval(enum h1_method method, const struct h1_field *f,
                                 uint32_t n, const struct cache_validators *v,
                                 int64_t now_ms);
 
+/* RFC 9110 §13.2.1: whether preconditions apply to a stored response of
+ * this status (2xx only; otherwise it is served as if there were none). */
+bool cache_cond_applies(int status);
+
+/*
+ * Whether a stored field goes out with the node's own answer of status
+ * from a stored response: a 304 leaves out representation metadata
+ * (Content-* but Content-Location; RFC 9110 §15.4.5), a 412 or 416 keeps
+ * only Date, ETag and Last-Modified (the representation's Cache-Control or
+ * Content-Type would describe the error to downstream caches). Any other
+ * status keeps every field.
+ */
+bool cache_field_answers(int status, const char *name, size_t len);
+
 /* Values to send upstream when revalidating: slices into head; NULL none. */
 struct cache_revalidation {
     const char *if_none_match; /* the stored ETag */
@@ -353,6 +367,23 @@ size_t cache_head_bound(size_t head_len, const struct h1_field *f, uint32_t n);
 int cache_head_build(char *out, size_t cap, size_t *len,
                      const struct h1_field *f, uint32_t n,
                      const struct cache_cc *cc);
+
+/*
+ * The fields cache_head_build leaves out that still belong to the client
+ * whose request fetched the response (RFC 9111 §5.2.2.4 and §5.2.2.7
+ * forbid storing and reusing them, not forwarding them): Set-Cookie,
+ * Set-Cookie2 and the fields a qualified private / no-cache names, unless
+ * hop-by-hop or framing. Same block format and results as cache_head_build.
+ */
+int cache_head_leader(char *out, size_t cap, size_t *len,
+                      const struct h1_field *f, uint32_t n,
+                      const struct cache_cc *cc);
+
+/*
+ * RFC 9110 §6.6.1: appends "Date: <date_s>" to the block out[0..*len)
+ * unless it has a Date. 0, or -ENOSPC (CACHE_DATE_LEN + 8 bytes needed).
+ */
+int cache_head_add_date(char *out, size_t cap, size_t *len, int64_t date_s);
 
 /*
  * §3.2 update with a 304's fields: each 304 field replaces every stored
@@ -402,6 +433,10 @@ enum cache_range_result cache_range_eval(struct cache_range r[CACHE_RANGE_MAX],
                                          const struct h1_field *f, uint32_t nf,
                                          const struct cache_validators *v,
                                          uint64_t body_len, int64_t now_ms);
+
+/* RFC 9110 §14.2: Range applies only where the response would otherwise
+ * be a 200; any other stored status is served whole. */
+bool cache_range_applies(int status);
 
 /*
  * Writes the Content-Range value plus NUL: "bytes a-b/len", or for a 416

@@ -171,6 +171,12 @@ cache_range_eval(struct cache_range r[CACHE_RANGE_MAX], unsigned *n,
     return range_set(rng->value, rng->value_len, body_len, r, n);
 }
 
+bool
+cache_range_applies(int status)
+{
+    return status == 200;
+}
+
 static int
 fmt_result(int w, size_t cap)
 {

@@ -80,7 +80,11 @@ build_key(struct conn *c, struct creq *q)
                            r->path_len, &q->rules);
 }
 
-/* RAM tier match: the request's values of the object's Vary names. */
+/*
+ * Tier and busy-entry match: the request's values of the object's Vary
+ * names. A hit-for-pass marker made from a response with Vary carries its
+ * names and vary key too, so it only matches its own variant.
+ */
 static bool
 match_vary(const struct cache_obj *o, void *arg)
 {
@@ -88,8 +92,6 @@ match_vary(const struct cache_obj *o, void *arg)
     struct creq *q = c->cq;
     int n;
 
-    if (o->meta.flags & CACHE_META_HIT_FOR_PASS)
-        return true;
     if (o->vary_names == NULL || o->vary_names[0] == '\0')
         return o->vary_key_len == 0;
     n = cache_vary_key_build(q->varybuf, sizeof q->varybuf, o->vary_names,

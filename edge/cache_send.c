@@ -92,28 +92,32 @@ seek(struct creq *q, uint64_t pos)
         (void)cache_obj_cursor_seek(&q->cur, q->obj, pos);
 }
 
-/* Writes the status line, stored fields and ours; framing by the caller's
- * length (-1: unknown). */
-/* The stored block, without Content-Type when a multipart one replaces it. */
+/* The stored block as status sends it (cache_field_answers), without
+ * Content-Type when a multipart one replaces it. */
 static void
-add_stored(struct evbuffer *out, const struct cache_obj *o, bool skip_ctype)
+add_stored(struct evbuffer *out, const struct cache_obj *o, int status, bool skip_ctype)
 {
     const char *p = o->head, *end = o->head + o->head_len;
 
-    if (!skip_ctype) {
+    if (!skip_ctype && status == o->meta.status) {
         evbuffer_add(out, o->head, o->head_len);
         return;
     }
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         size_t n = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+        const char *colon = memchr(p, ':', n);
+        size_t nl = colon ? (size_t)(colon - p) : 0;
 
-        if (!(n > 13 && strncasecmp(p, "content-type:", 13) == 0))
+        if (!(skip_ctype && n > 13 && strncasecmp(p, "content-type:", 13) == 0) &&
+            cache_field_answers(status, p, nl))
             evbuffer_add(out, p, n);
         p += n;
     }
 }
 
+/* Writes the status line, stored fields, the leader's own ones and ours;
+ * framing by the caller's length (-1: unknown). */
 static void
 write_head(struct conn *c, const struct cache_obj *o, int status, int64_t len,
            const char *extra)
@@ -127,7 +131,9 @@ write_head(struct conn *c, const struct cache_obj *o, int status, int64_t len,
     if (len < 0 && !q->send_chunked && !c->is_head)
         c->keep_alive = false;
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, h1_reason(status));
-    add_stored(out, o, extra != NULL && strncmp(extra, "Content-Type:", 13) == 0);
+    add_stored(out, o, status, extra != NULL && strncmp(extra, "Content-Type:", 13) == 0);
+    if (q->own_len > 0)
+        evbuffer_add(out, q->own, q->own_len);
     n = snprintf(tail, sizeof tail, "Age: %lld\r\nCache-Status: %s\r\nVia: 1.1 %s\r\n%s",
                  (long long)cache_meta_age_s(&o->meta, clock_wall_ms()), q->status,
                  c->wc->conf->node_id, extra ? extra : "");
@@ -218,11 +224,37 @@ send_ranges(struct conn *c, const struct cache_obj *o, uint64_t len)
     return true;
 }
 
+/* Writes the head answering the request from o: 304/412 by the
+ * preconditions (stored 2xx only), 206/416 by Range (stored 200 only, and
+ * complete), else o's own status. */
+static void
+answer_head(struct conn *c, struct cache_obj *o, enum cache_obj_state st, int64_t len)
+{
+    struct creq *q = c->cq;
+    struct cache_validators v;
+    enum cache_cond cond = CACHE_COND_PROCEED;
+
+    validators(o, &v);
+    if (cache_cond_applies(o->meta.status))
+        cond = cache_cond_eval(c->req.method, c->req.fields, c->req.n_fields, &v,
+                               clock_wall_ms());
+    if (cond != CACHE_COND_PROCEED) {
+        c->status = cond == CACHE_COND_NOT_MODIFIED ? 304 : 412;
+        write_head(c, o, c->status, 0, NULL);
+        q->send_end = 0;
+        return;
+    }
+    c->status = o->meta.status;
+    if (st == CACHE_OBJ_COMPLETE && cache_range_applies(o->meta.status) &&
+        send_ranges(c, o, (uint64_t)len))
+        return;
+    write_head(c, o, o->meta.status, len, NULL);
+}
+
 void
 cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
 {
     struct creq *q = c->cq;
-    struct cache_validators v;
     int64_t len;
     enum cache_obj_state st = body_state(o, &len);
 
@@ -241,26 +273,7 @@ cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
     cache_obj_cursor_init(&q->cur, o);
     q->send_end = len >= 0 ? (uint64_t)len : CACHE_LEN_UNKNOWN;
     q->n_ranges = 0;
-    validators(o, &v);
-    switch (cache_cond_eval(c->req.method, c->req.fields, c->req.n_fields, &v,
-                            clock_wall_ms())) {
-    case CACHE_COND_NOT_MODIFIED:
-        c->status = 304;
-        write_head(c, o, 304, 0, NULL);
-        q->send_end = 0;
-        break;
-    case CACHE_COND_PRECONDITION_FAILED:
-        c->status = 412;
-        write_head(c, o, 412, 0, NULL);
-        q->send_end = 0;
-        break;
-    case CACHE_COND_PROCEED:
-        c->status = o->meta.status;
-        if (st == CACHE_OBJ_COMPLETE && send_ranges(c, o, (uint64_t)len))
-            break;
-        write_head(c, o, o->meta.status, len, NULL);
-        break;
-    }
+    answer_head(c, o, st, len);
     if (c->is_head)
         q->send_end = 0;
     else if (st == CACHE_OBJ_COMPLETE && q->cur.pos == 0)
@@ -274,6 +287,20 @@ cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
         event_active(q->wake, EV_READ, 0);
     else
         cache_send_pump(c);
+}
+
+void
+cache_send_leader(struct conn *c, struct cache_obj *o, const char *kind, const char *own,
+                  size_t own_len)
+{
+    struct creq *q = c->cq;
+
+    /* Every path of cache_send_obj writes the head before it returns. */
+    q->own = own;
+    q->own_len = own_len;
+    cache_send_obj(c, o, kind);
+    q->own = NULL;
+    q->own_len = 0;
 }
 
 /* Ends one part or the whole body; false when the response is complete. */

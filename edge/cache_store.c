@@ -40,16 +40,32 @@ store_disk(struct conn *c, struct cache_obj *o)
     }
 }
 
-/* Hit-for-pass: later requests for the key skip the queue for a while. */
+/*
+ * Hit-for-pass: later requests for the key skip the queue for a while. A
+ * response with Vary marks only its variant (its Vary names and the
+ * request's vary key, like a stored variant), so one uncacheable variant
+ * neither hides nor replaces the others; Vary: * (no request matches it)
+ * marks nothing.
+ */
 static void
-mark_hit_for_pass(struct conn *c)
+mark_hit_for_pass(struct conn *c, const struct h1_response *rsp)
 {
     struct creq *q = c->cq;
     uint32_t ms = c->wc->conf->cache.hit_for_pass_ms;
     struct cache_meta m = { 0 };
     struct cache_obj *o;
+    char names[512];
+    int nl, kl = 0;
 
     if (ms == 0)
+        return;
+    nl = cache_vary_names_build(names, sizeof names, rsp->fields, rsp->n_fields, 0);
+    if (nl < 0 || cache_vary_names_is_star(names, (size_t)nl))
+        return;
+    if (nl > 0)
+        kl = cache_vary_key_build(q->varybuf, sizeof q->varybuf, names, (size_t)nl,
+                                  c->req.fields, c->req.n_fields);
+    if (kl < 0)
         return;
     m.response_ms = m.request_ms = clock_wall_ms();
     m.date_s = m.response_ms / 1000;
@@ -57,8 +73,8 @@ mark_hit_for_pass(struct conn *c)
     m.swr_ms = m.sie_ms = -1;
     m.last_modified_s = -1;
     m.flags = CACHE_META_HIT_FOR_PASS;
-    o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, NULL, 0, NULL, NULL,
-                      NULL, 0, &m, 0);
+    o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, q->varybuf, (size_t)kl,
+                      nl > 0 ? names : NULL, NULL, NULL, 0, &m, 0);
     cache_obj_finish(o, CACHE_OBJ_COMPLETE);
     (void)cache_ram_insert(c->w->srv->ram, o);
     cache_obj_unref(&o);
@@ -168,7 +184,7 @@ decide_store(struct conn *c, const struct h1_response *rsp)
         cache_flow_publish(c, CACHE_BUSY_PASS, NULL, 0);
         cache_flow_release_busy(q);
         if (v != CACHE_STORE_OK && v != CACHE_STORE_AUTHORIZATION && !q->no_store)
-            mark_hit_for_pass(c);
+            mark_hit_for_pass(c, rsp);
         q->mode = CQ_PASS;
         return CQR_PASS;
     }

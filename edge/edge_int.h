@@ -297,6 +297,10 @@ struct creq {
     /* leader: a fill of the disk tier (cache_fill.c) */
     struct cache_lmdb_fill *dfill;
     bool overflow_tried;        /* a RAM fill tried to move to disk */
+    /* leader: fields of its own response the object does not store;
+     * borrowed during cache_send_leader only */
+    const char *own;
+    size_t own_len;
     struct cache_busy_waiter fill_waiter; /* the writer's commits */
     struct event *fill_wake;
 };
@@ -338,6 +342,10 @@ void revalidate_spawn(struct conn *c, const struct cache_obj *o);
 /* cache_send.c: answers with obj (head + body references); kind goes into
  * Cache-Status. Drains the request head. */
 void cache_send_obj(struct conn *c, struct cache_obj *o, const char *kind);
+/* cache_send_obj for the client whose request fetched o: its response head
+ * also carries own[0..own_len), fields o does not store (copied). */
+void cache_send_leader(struct conn *c, struct cache_obj *o, const char *kind,
+                       const char *own, size_t own_len);
 /* True while o's body (in RAM or on disk) is still arriving. */
 bool cache_send_filling(const struct cache_obj *o);
 /* Moves more body to the client while its buffer has room. */

@@ -411,6 +411,96 @@ test_garbage_never_overreads(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* RFC 9110 §13.2.1: a stored non-2xx answers as if there were no
+ * precondition. */
+static void
+test_cond_applies_to_2xx_only(void **state)
+{
+    static const int yes[] = { 200, 203, 204, 206, 299 };
+    static const int no[] = { 100, 301, 304, 404, 410, 412, 500, 501 };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        assert_true(cache_cond_applies(yes[i]));
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_false(cache_cond_applies(no[i]));
+}
+
+#define ANS(st, n) cache_field_answers((st), (n), sizeof(n) - 1)
+
+/* §15.4.5: our 304 keeps validators, caching fields, Content-Location and
+ * other fields, not representation metadata; 412/416: Date, validators. */
+static void
+test_field_answers(void **state)
+{
+    (void)state;
+    assert_true(ANS(304, "ETag") && ANS(304, "Last-Modified") && ANS(304, "Date"));
+    assert_true(ANS(304, "Cache-Control") && ANS(304, "Expires") && ANS(304, "Vary"));
+    assert_true(ANS(304, "Content-Location") && ANS(304, "X-Other"));
+    assert_false(ANS(304, "Content-Type") || ANS(304, "content-language") ||
+                 ANS(304, "Content-Encoding") || ANS(304, "Content-Length"));
+    for (int st = 412; st <= 416; st += 4) {
+        assert_true(ANS(st, "Date") && ANS(st, "etag") && ANS(st, "Last-Modified"));
+        assert_false(ANS(st, "Cache-Control") || ANS(st, "Content-Type") ||
+                     ANS(st, "Expires") || ANS(st, "X-Other"));
+    }
+    assert_true(ANS(200, "Content-Type") && ANS(206, "Cache-Control") &&
+                ANS(404, "Content-Type"));
+}
+
+/* RFC 9111 §5.2.2.4 / §5.2.2.7: what storage leaves out still goes to the
+ * client that fetched it; hop-by-hop and framing never. */
+static void
+test_head_leader(void **state)
+{
+    struct h1_field f[] = {
+        FLD("Content-Type", "text/html"), FLD("Connection", "close, X-Hop"),
+        FLD("X-Hop", "1"),                FLD("Set-Cookie", "a=b"),
+        FLD("Cache-Control", "max-age=9, private=\"X-Secret, Content-Length\", "
+                             "no-cache=\"Set-Cookie2, X-Hop\""),
+        FLD("X-Secret", "s"),             FLD("Content-Length", "10"),
+        FLD("Set-Cookie2", "c=d"),        FLD("Transfer-Encoding", "chunked"),
+        FLD("Age", "3"),                  FLD("Set-Cookie", "e=f"),
+    };
+    static const char want[] = "Set-Cookie: a=b\r\nX-Secret: s\r\n"
+                               "Set-Cookie2: c=d\r\nSet-Cookie: e=f\r\n";
+    struct cache_cc cc;
+    char out[512];
+    size_t len = 99;
+
+    (void)state;
+    cache_cc_parse_response(&cc, f, NF(f), NULL);
+    assert_int_equal(cache_head_leader(out, sizeof out, &len, f, NF(f), &cc), 0);
+    assert_int_equal(len, sizeof want - 1);
+    assert_memory_equal(out, want, len);
+    /* without lists: Set-Cookie only */
+    assert_int_equal(cache_head_leader(out, sizeof out, &len, f, 4, NULL), 0);
+    assert_int_equal(len, 17);
+    assert_memory_equal(out, "Set-Cookie: a=b\r\n", len);
+    assert_int_equal(cache_head_leader(out, 10, &len, f, NF(f), &cc), -ENOSPC);
+}
+
+/* RFC 9110 §6.6.1: a stored head without Date gets the receipt time. */
+static void
+test_head_add_date(void **state)
+{
+    char out[128] = "ETag: \"a\"\r\n";
+    size_t len = strlen(out);
+    static const char want[] = "ETag: \"a\"\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n";
+
+    (void)state;
+    assert_int_equal(cache_head_add_date(out, 20, &len, D), -ENOSPC);
+    assert_int_equal(cache_head_add_date(out, sizeof out, &len, D), 0);
+    assert_int_equal(len, sizeof want - 1);
+    assert_memory_equal(out, want, len);
+    /* one is there already: unchanged */
+    assert_int_equal(cache_head_add_date(out, sizeof out, &len, D + 50), 0);
+    assert_int_equal(len, sizeof want - 1);
+    len = 0;
+    assert_int_equal(cache_head_add_date(out, sizeof out, &len, D), 0);
+    assert_int_equal(len, CACHE_DATE_LEN + 8);
+}
+
 int
 main(void)
 {
@@ -428,6 +518,10 @@ main(void)
         cmocka_unit_test(test_head_update_304),
         cmocka_unit_test(test_head_split_and_refresh),
         cmocka_unit_test(test_garbage_never_overreads),
+        cmocka_unit_test(test_cond_applies_to_2xx_only),
+        cmocka_unit_test(test_field_answers),
+        cmocka_unit_test(test_head_leader),
+        cmocka_unit_test(test_head_add_date),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

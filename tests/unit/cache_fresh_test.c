@@ -541,7 +541,7 @@ test_age_field_parsing(void **state)
     struct h1_field f[] = { fld("Cache-Control", "max-age=60"),
                             fld("Age", "30"), fld("Age", "30") };
     static const char *const bad[] = { "\"30\"", "-30", "30.5", "3 0", "",
-                                       "30, 40" };
+                                       "x, 30", "-1, 30" };
     unsigned wrong = 0;
 
     (void)state;
@@ -549,8 +549,16 @@ test_age_field_parsing(void **state)
     assert_int_equal(m.age_s, 30);
     assert_true(cache_meta_is_fresh(&m, T0 + 29999));
     assert_false(cache_meta_is_fresh(&m, T0 + 30000));
+    /* RFC 9111 §5.1: a list (repeated lines too) counts by its first member */
+    f[2] = fld("Age", "40");
     assert_int_equal(store(200, f, 3), CACHE_STORE_OK);
-    assert_int_equal(m.age_s, 0); /* repeated: not available */
+    assert_int_equal(m.age_s, 30);
+    f[1] = fld("Age", "10, 20");
+    assert_int_equal(store(200, f, 2), CACHE_STORE_OK);
+    assert_int_equal(m.age_s, 10);
+    f[1] = fld("Age", " , 7 ,8");
+    assert_int_equal(store(200, f, 2), CACHE_STORE_OK);
+    assert_int_equal(m.age_s, 7);
     f[1] = fld("Age", "99999999999999");
     assert_int_equal(store(200, f, 2), CACHE_STORE_OK);
     assert_int_equal(m.age_s, CACHE_DELTA_MAX);

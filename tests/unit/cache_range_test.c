@@ -328,6 +328,18 @@ test_garbage_never_overreads(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* RFC 9110 §14.2: Range only where the answer would be a 200. */
+static void
+test_range_applies_to_200_only(void **state)
+{
+    static const int no[] = { 201, 203, 204, 206, 301, 404, 410, 500 };
+
+    (void)state;
+    assert_true(cache_range_applies(200));
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_false(cache_range_applies(no[i]));
+}
+
 int
 main(void)
 {
@@ -344,6 +356,7 @@ main(void)
         cmocka_unit_test(test_boundary),
         cmocka_unit_test(test_multipart_framing),
         cmocka_unit_test(test_garbage_never_overreads),
+        cmocka_unit_test(test_range_applies_to_200_only),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
