@@ -124,7 +124,9 @@ make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc
     struct creq *q = c->cq;
     char names[512], etag[256];
     int nl, kl = 0;
-    size_t cap = cache_head_bound(0, rsp->fields, rsp->n_fields), hl = 0;
+    /* Room for a Date of ours (RFC 9110 §6.6.1) */
+    size_t cap = cache_head_bound(0, rsp->fields, rsp->n_fields) + CACHE_DATE_LEN + 8;
+    size_t hl = 0;
     char *head;
     struct cache_obj *o = NULL;
     /* A stub's body is on disk: its chain stays empty. */
@@ -142,7 +144,8 @@ make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc
             return NULL;
     }
     head = xmalloc(cap);
-    if (cache_head_build(head, cap, &hl, rsp->fields, rsp->n_fields, cc) == 0) {
+    if (cache_head_build(head, cap, &hl, rsp->fields, rsp->n_fields, cc) == 0 &&
+        cache_head_add_date(head, cap, &hl, m->date_s) == 0) {
         if (c->wc->conf->cache.strip_targeted)
             hl = strip_targeted(head, hl, &q->sp);
         o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, q->varybuf, (size_t)kl,
@@ -151,6 +154,22 @@ make_object(struct conn *c, const struct h1_response *rsp, const struct cache_cc
     }
     free(head);
     return o;
+}
+
+/* The leader's own fields of rsp, those the object leaves out (see
+ * cache_head_leader); *len 0 when none. The caller frees the block. */
+static char *
+leader_fields(struct conn *c, const struct h1_response *rsp, const struct cache_cc *cc,
+              size_t *len)
+{
+    size_t cap = cache_head_bound(0, rsp->fields, rsp->n_fields);
+    char *own = xmalloc(cap + 1);
+
+    if (cache_head_leader(own, cap, len, rsp->fields, rsp->n_fields, cc) != 0)
+        *len = 0; /* cannot happen: cap bounds every field */
+    if (c->wc->conf->cache.strip_targeted)
+        *len = strip_targeted(own, *len, &c->cq->sp);
+    return own;
 }
 
 /* The leader's decision on a fresh (non-304) response head. */
@@ -170,6 +189,8 @@ decide_store(struct conn *c, const struct h1_response *rsp)
     enum cache_store v;
     struct cache_obj *o = NULL;
     bool disk = cache_fill_wanted(c, rsp);
+    char *own;
+    size_t own_len = 0;
 
     cache_cc_parse_response(&cc, rsp->fields, rsp->n_fields, &q->sp);
     v = cache_store_decide(&m, &x, &q->rcc, &cc, &q->sp);
@@ -195,68 +216,121 @@ decide_store(struct conn *c, const struct h1_response *rsp)
     q->mode = CQ_SEND;
     cache_busy_wait(q->busy, &q->waiter);
     snprintf(q->status, sizeof q->status, "strata; fwd=%s; stored", q->miss_kind);
-    cache_send_obj(c, o, q->status);
+    own = leader_fields(c, rsp, &cc, &own_len);
+    cache_send_leader(c, o, q->status, own, own_len);
+    free(own);
     if (disk)
         cache_obj_unref(&o); /* the busy entry and the sender hold it */
     return CQR_STORE;
+}
+
+/*
+ * The 304's fields, plus a Date (now_ms) when it has none: the refreshed
+ * head then dates from this exchange (RFC 9110 §6.6.1), not from the
+ * stored response, whose Date would make it stale at once. *n the count;
+ * the caller frees the array.
+ */
+static struct h1_field *
+fields_304(const struct h1_response *rsp, int64_t now_ms, char date[CACHE_DATE_LEN + 1],
+           uint32_t *n)
+{
+    struct h1_field *f = xcalloc(rsp->n_fields + 1, sizeof *f);
+
+    *n = rsp->n_fields;
+    if (*n > 0)
+        memcpy(f, rsp->fields, *n * sizeof *f);
+    if (h1_field_find(rsp->fields, rsp->n_fields, "date") == NULL) {
+        cache_date_format(now_ms / 1000, date);
+        f[*n].name = "Date";
+        f[*n].name_len = 4;
+        f[*n].value = date;
+        f[*n].value_len = CACHE_DATE_LEN;
+        (*n)++;
+    }
+    return f;
+}
+
+/* The ETag of a header block, NUL-terminated in buf; NULL when none. */
+static const char *
+head_etag(const char *head, size_t len, char *buf, size_t cap)
+{
+    struct cache_revalidation rv;
+
+    cache_validators_find(&rv, head, len);
+    if (rv.if_none_match == NULL || rv.if_none_match_len >= cap)
+        return NULL;
+    memcpy(buf, rv.if_none_match, rv.if_none_match_len);
+    buf[rv.if_none_match_len] = '\0';
+    return buf;
+}
+
+/* Copies old's RAM body into o and completes it: chunks belong to one
+ * object, so the body is copied, once. */
+static void
+copy_body(struct cache_obj *o, const struct cache_obj *old)
+{
+    struct cache_obj_cursor cur;
+
+    cache_obj_cursor_init(&cur, old);
+    for (;;) {
+        const char *p;
+        struct cache_chunk *ch;
+        size_t n = cache_obj_read(&cur, old, &p, &ch, SIZE_MAX);
+
+        if (n == 0)
+            break;
+        cache_obj_append(o, p, n);
+    }
+    cache_obj_finish(o, CACHE_OBJ_COMPLETE);
 }
 
 /* A copy of old with the head and meta refreshed by a 304 (§3.2). */
 static struct cache_obj *
 refreshed(struct conn *c, const struct cache_obj *old, const struct h1_response *rsp)
 {
-    struct creq *q = c->cq;
-    size_t cap = cache_head_bound(old->head_len, rsp->fields, rsp->n_fields), hl = 0;
+    int64_t now = clock_wall_ms();
+    char date[CACHE_DATE_LEN + 1], etag[256];
+    uint32_t nf;
+    struct h1_field *f = fields_304(rsp, now, date, &nf);
+    size_t cap = cache_head_bound(old->head_len, f, nf), hl = 0;
     char *head = xmalloc(cap);
     struct h1_field *stored = xcalloc(256, sizeof *stored);
     struct cache_meta m = old->meta;
     struct cache_obj *o = NULL;
-    struct cache_obj_cursor cur;
+    const struct cache_disk_body *db = cache_disk_body(old);
+    /* A disk body that fits RAM is read in (and stored again under the
+     * new head); a larger one stays on disk, read through a stub. */
+    bool stub = db != NULL && db->ref.body_len > c->wc->conf->cache.max_object;
     int ns;
 
-    if (cache_head_update(head, cap, &hl, old->head, old->head_len,
-                          rsp->fields, rsp->n_fields) == 0 &&
+    if (cache_head_update(head, cap, &hl, old->head, old->head_len, f, nf) == 0 &&
         (ns = cache_head_split(head, hl, stored, 256)) >= 0) {
         /* Freshness comes from the updated block (new Date, directives). */
-        cache_meta_refresh(&m, stored, (uint32_t)ns, rsp->fields, rsp->n_fields,
-                           &q->sp, q->request_ms, clock_wall_ms());
-        const struct cache_disk_body *db = cache_disk_body(old);
-        /* A disk body that fits RAM is read in (and stored again under the
-         * new head); a larger one stays on disk, read through a stub. */
-        bool stub = db != NULL && db->ref.body_len > c->wc->conf->cache.max_object;
-
+        cache_meta_refresh(&m, stored, (uint32_t)ns, f, nf, &c->cq->sp, c->cq->request_ms, now);
         o = cache_obj_new(old->hash, old->key, old->key_len, old->vary_key,
-                          old->vary_key_len, old->vary_names, old->etag, head, hl, &m,
+                          old->vary_key_len, old->vary_names,
+                          head_etag(head, hl, etag, sizeof etag), head, hl, &m,
                           stub ? 0 : db != NULL ? db->ref.body_len : cache_obj_body_len(old));
-        if (db != NULL) {
-            free(stored);
-            free(head);
-            if (stub)
-                return cache_disk_restub(o, old);
-            if (!cache_disk_load(o, old))
-                cache_obj_unref(&o);
-            return o;
-        }
-        /* Chunks belong to one object: the body is copied, once. */
-        cache_obj_cursor_init(&cur, old);
-        for (;;) {
-            const char *p;
-            struct cache_chunk *ch;
-            size_t n = cache_obj_read(&cur, old, &p, &ch, SIZE_MAX);
-
-            if (n == 0)
-                break;
-            cache_obj_append(o, p, n);
-        }
-        cache_obj_finish(o, CACHE_OBJ_COMPLETE);
     }
+    free(f);
     free(stored);
     free(head);
+    if (o == NULL || db == NULL) {
+        if (o != NULL)
+            copy_body(o, old);
+        return o;
+    }
+    if (stub)
+        return cache_disk_restub(o, old);
+    if (!cache_disk_load(o, old))
+        cache_obj_unref(&o);
     return o;
 }
 
+/* Answers from the stale (or refreshed) candidate; own: the leader's
+ * own fields of the upstream response (NULL none). */
 static enum cqr
-send_stale(struct conn *c, int status, const char *detail)
+send_stale(struct conn *c, int status, const char *detail, const char *own, size_t own_len)
 {
     struct creq *q = c->cq;
     struct cache_obj *o = q->obj;
@@ -268,9 +342,104 @@ send_stale(struct conn *c, int status, const char *detail)
     q->mode = CQ_SEND;
     snprintf(q->status, sizeof q->status, "strata; fwd=stale; fwd-status=%d; ttl=%lld; detail=%s",
              status, (long long)cache_meta_ttl_s(&o->meta, now), detail);
+    cache_send_leader(c, o, q->status, own, own_len);
+    cache_obj_unref(&o);
+    return CQR_SENT_FROM_CACHE;
+}
+
+/* RFC 9111 §4.3.4: does the 304 select the stored response? */
+static bool
+answers_stored(const struct cache_obj *o, const struct h1_response *rsp)
+{
+    struct cache_validators v = {
+        .etag = o->etag, .etag_len = o->etag != NULL ? strlen(o->etag) : 0,
+        .last_modified_s = o->meta.last_modified_s, .date_s = o->meta.date_s,
+    };
+
+    return cache_cond_304_matches(&v, rsp->fields, rsp->n_fields, clock_wall_ms());
+}
+
+/* A 502 of our own, sent through the cache path (never stored). */
+static struct cache_obj *
+bad_gateway(const struct creq *q)
+{
+    static const char body[] = "502 Bad Gateway\n";
+    char head[128];
+    char d[CACHE_DATE_LEN + 1];
+    struct cache_meta m = { .status = 502, .last_modified_s = -1, .swr_ms = -1,
+                            .sie_ms = -1 };
+    struct cache_obj *o;
+    int n;
+
+    m.request_ms = m.response_ms = clock_wall_ms();
+    m.date_s = m.response_ms / 1000;
+    cache_date_format(m.date_s, d);
+    n = snprintf(head, sizeof head, "Date: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Cache-Control: no-store\r\n", d);
+    o = cache_obj_new(q->key.hash, q->key.buf, q->key.len, NULL, 0, NULL, NULL, head,
+                      (size_t)n, &m, sizeof body - 1);
+    cache_obj_append(o, body, sizeof body - 1);
+    cache_obj_finish(o, CACHE_OBJ_COMPLETE);
+    return o;
+}
+
+/*
+ * The revalidation's 304 selects nothing stored (its validator is not the
+ * one we sent, RFC 9111 §4.3.4): it updates nothing, and the stored
+ * response is outdated, so it is dropped (disk first, see
+ * cache_flow_invalidate). Like Varnish and nginx with an upstream answer
+ * they cannot use, the client (whose request was unconditional: the
+ * validators were ours) gets 502; its retry, and the followers, which
+ * fetch again at once, miss and fetch the whole response.
+ */
+static enum cqr
+validator_mismatch(struct conn *c)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = bad_gateway(q);
+
+    stat_inc(ST_UP_BAD_RESPONSE);
+    if (c->w->srv->disk != NULL)
+        (void)cache_lmdb_remove_key(c->w->srv->disk, q->key.hash, q->key.buf, q->key.len);
+    (void)cache_ram_remove_obj(c->w->srv->ram, q->obj);
+    cache_obj_unref(&q->obj);
+    cache_flow_publish(c, CACHE_BUSY_FAILED, NULL, 0); /* followers fetch */
+    cache_flow_release_busy(q);
+    q->mode = CQ_SEND;
+    snprintf(q->status, sizeof q->status,
+             "strata; fwd=stale; fwd-status=304; detail=validator-mismatch");
     cache_send_obj(c, o, q->status);
     cache_obj_unref(&o);
     return CQR_SENT_FROM_CACHE;
+}
+
+/* The 304 refreshes the stored response; CQR_PASS when it cannot. */
+static enum cqr
+revalidated(struct conn *c, const struct h1_response *rsp)
+{
+    struct creq *q = c->cq;
+    struct cache_obj *o = refreshed(c, q->obj, rsp);
+    struct cache_cc cc;
+    enum cqr r;
+    size_t own_len = 0;
+    char *own;
+
+    if (o == NULL)
+        return CQR_PASS;
+    stat_inc(ST_CACHE_REVALIDATED);
+    /* A disk stub is served refreshed but not stored: its body stays
+     * where it is, under the old head (revalidated again). */
+    if (cache_disk_body(o) == NULL) {
+        (void)cache_ram_insert(c->w->srv->ram, o);
+        store_disk(c, o);
+    }
+    cache_obj_unref(&q->obj);
+    q->obj = o;
+    cache_cc_parse_response(&cc, rsp->fields, rsp->n_fields, &q->sp);
+    own = leader_fields(c, rsp, &cc, &own_len);
+    r = send_stale(c, 304, "revalidated", own, own_len);
+    free(own);
+    return r;
 }
 
 enum cqr
@@ -285,25 +454,16 @@ cache_flow_on_response(struct conn *c, const struct h1_response *rsp)
         return CQR_PASS;
     }
     if (q->obj != NULL && rsp->status == 304) {
-        struct cache_obj *o = refreshed(c, q->obj, rsp);
-
-        if (o != NULL) {
-            stat_inc(ST_CACHE_REVALIDATED);
-            /* A disk stub is served refreshed but not stored: its body
-             * stays where it is, under the old head (revalidated again). */
-            if (cache_disk_body(o) == NULL) {
-                (void)cache_ram_insert(c->w->srv->ram, o);
-                store_disk(c, o);
-            }
-            cache_obj_unref(&q->obj);
-            q->obj = o;
-            return send_stale(c, 304, "revalidated");
-        }
+        if (!answers_stored(q->obj, rsp))
+            return validator_mismatch(c);
+        r = revalidated(c, rsp);
+        if (r == CQR_SENT_FROM_CACHE)
+            return r;
     }
     if (q->obj != NULL && rsp->status >= 500 &&
         cache_serve_stale_on_error(&q->obj->meta, &q->rcc, now)) {
         stat_inc(ST_CACHE_STALE_ERROR);
-        return send_stale(c, rsp->status, "stale-if-error");
+        return send_stale(c, rsp->status, "stale-if-error", NULL, 0);
     }
     if (q->obj != NULL && rsp->status != 304)
         cache_obj_unref(&q->obj); /* replaced by what follows */
@@ -398,7 +558,7 @@ cache_flow_on_fail(struct conn *c, int *status)
     if (q->obj != NULL) {
         if (cache_serve_stale_on_error(&q->obj->meta, &q->rcc, clock_wall_ms())) {
             stat_inc(ST_CACHE_STALE_ERROR);
-            send_stale(c, *status, "stale-if-error");
+            send_stale(c, *status, "stale-if-error", NULL, 0);
             return true;
         }
         *status = 504; /* must not serve stale (RFC 9111 §4.2.4) */
