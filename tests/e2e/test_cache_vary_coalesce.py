@@ -1,0 +1,112 @@
+"""Vary and request coalescing: one origin fetch per variant among the
+waiters (each stored, each waiter gets its own variant), hit-for-pass
+scoped to the variant whose response was uncacheable, and Cache-Status
+fwd=request when only the client's directives forbid a fresh object."""
+import http.client
+import http.server
+import threading
+import time
+import urllib.parse
+
+from harness import Edge, free_port, start_strata, strata_yaml
+
+
+def q(**params):
+    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+
+
+def get(port, path, headers=None, method="GET", timeout=20):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+
+def parallel(n, fn):
+    results = [None] * n
+    def run(i):
+        try:
+            results[i] = fn(i)
+        except Exception as ex:  # noqa: BLE001
+            results[i] = ex
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+class VaryOrigin:
+    """An origin whose body names the request's value of one header (Vary
+    on it), after delay_s; no_store lists the values answered no-store.
+    Counts requests per value."""
+
+    def __init__(self, header, delay_s=0.0, no_store=()):
+        counts = self.counts = {}
+        lock = threading.Lock()
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                v = self.headers.get(header, "")
+                with lock:
+                    counts[v] = counts.get(v, 0) + 1
+                time.sleep(delay_s)
+                body = ("variant=%s;" % v).encode() * 64
+                self.send_response(200)
+                self.send_header("Vary", header)
+                self.send_header("Cache-Control",
+                                 "no-store" if v in no_store else "max-age=600")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def edge_for(origin, tmp_path, workers=2):
+    port = free_port()
+    return port, start_strata(strata_yaml([origin.port], port, workers=workers), port,
+                              str(tmp_path))
+
+
+def test_hit_for_pass_only_for_its_variant(tmp_path):
+    """Before: one no-store answer for X-Foo: b made every variant
+    fwd=bypass; detail=hit-for-pass, and a was refetched afterwards."""
+    o = VaryOrigin("X-Foo", no_store=("b",))
+    port, proc = edge_for(o, tmp_path, workers=1)
+    try:
+        get(port, "/hfp", {"X-Foo": "a"})
+        r, _ = get(port, "/hfp", {"X-Foo": "a"})
+        assert r.getheader("Cache-Status").startswith("strata; hit")
+        r, body = get(port, "/hfp", {"X-Foo": "b"})
+        assert body.startswith(b"variant=b;")
+        assert "stored" not in r.getheader("Cache-Status")
+        r, _ = get(port, "/hfp", {"X-Foo": "b"})  # the marker holds for b
+        assert r.getheader("Cache-Status") == "strata; fwd=bypass; detail=hit-for-pass"
+        r, body = get(port, "/hfp", {"X-Foo": "a"})  # a is still a hit
+        assert r.getheader("Cache-Status").startswith("strata; hit")
+        assert body.startswith(b"variant=a;")
+        r, _ = get(port, "/hfp", {"X-Foo": "c"})  # c is stored as usual
+        assert r.getheader("Cache-Status") == "strata; fwd=vary-miss; stored"
+        r, _ = get(port, "/hfp", {"X-Foo": "c"})
+        assert r.getheader("Cache-Status").startswith("strata; hit")
+        assert o.counts == {"a": 1, "b": 2, "c": 1}
+    finally:
+        assert proc.stop() == 0
+        o.close()
