@@ -1,6 +1,7 @@
 /*
  * Busy-object table: a small hash table of fetches under way, one mutex per
- * shard for the index and one per entry for its state and waiters.
+ * shard for the index and one per entry for its state and waiters (taken
+ * in that order). A key may have several entries: one per variant.
  */
 #include "config.h"
 
@@ -93,15 +94,49 @@ bucket_of(struct busy_shard *s, uint64_t hash)
     return &s->buckets[(hash / N_SHARDS) % N_BUCKETS];
 }
 
+static bool
+same_key(const struct cache_busy_entry *e, uint64_t hash, const char *key, size_t key_len)
+{
+    return e->hash == hash && e->key_len == key_len && memcmp(e->key, key, key_len) == 0;
+}
+
 static struct cache_busy_entry *
 find(struct busy_shard *s, uint64_t hash, const char *key, size_t key_len)
 {
     struct cache_busy_entry *e;
 
     for (e = *bucket_of(s, hash); e != NULL; e = e->next)
-        if (e->hash == hash && e->key_len == key_len && memcmp(e->key, key, key_len) == 0)
+        if (same_key(e, hash, key, key_len))
             return e;
     return NULL;
+}
+
+/* Under the shard lock: the entry of key to join, or NULL. One whose object
+ * matches comes before one still fetching (or ending); one whose object
+ * does not match is never joined. */
+static struct cache_busy_entry *
+find_match(struct busy_shard *s, uint64_t hash, const char *key, size_t key_len,
+           cache_busy_match_fn *match, void *arg)
+{
+    struct cache_busy_entry *e, *other = NULL;
+
+    if (match == NULL)
+        return find(s, hash, key, key_len);
+    for (e = *bucket_of(s, hash); e != NULL; e = e->next) {
+        bool same = false;
+
+        if (!same_key(e, hash, key, key_len))
+            continue;
+        pthread_mutex_lock(&e->mu);
+        if (e->state == CACHE_BUSY_OBJECT && e->obj != NULL)
+            same = match(e->obj, arg);
+        else if (other == NULL)
+            other = e;
+        pthread_mutex_unlock(&e->mu);
+        if (same)
+            return e;
+    }
+    return other;
 }
 
 static struct cache_busy_entry *
@@ -124,12 +159,20 @@ struct cache_busy_entry *
 cache_busy_join(struct cache_busy *b, uint64_t hash, const char *key,
                 size_t key_len, bool *leader)
 {
+    return cache_busy_join_match(b, hash, key, key_len, NULL, NULL, leader);
+}
+
+struct cache_busy_entry *
+cache_busy_join_match(struct cache_busy *b, uint64_t hash, const char *key,
+                      size_t key_len, cache_busy_match_fn *match, void *arg,
+                      bool *leader)
+{
     struct busy_shard *s = shard_of(b, hash);
     struct cache_busy_entry *e;
 
     CHECK_OBJ(b, BUSY_MAGIC);
     pthread_mutex_lock(&s->mu);
-    e = find(s, hash, key, key_len);
+    e = find_match(s, hash, key, key_len, match, arg);
     if (e != NULL) {
         __atomic_add_fetch(&e->refcnt, 1, __ATOMIC_RELAXED);
         *leader = false;

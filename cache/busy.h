@@ -1,7 +1,8 @@
 /*
  * Busy objects: request coalescing. The first miss for a primary key becomes
  * the leader and fetches; later misses for the same key, on any worker, join
- * as followers and wait. The leader publishes the outcome once the response
+ * as followers and wait. With Vary, a key may have one entry per variant
+ * (cache_busy_join_match). The leader publishes the outcome once the response
  * head is known: an object to stream (its body grows as it arrives), PASS
  * (not cacheable: followers fetch on their own) or FAILED (with a status).
  * Every change wakes the waiters through their own event_base (event_active
@@ -48,6 +49,20 @@ void cache_busy_free(struct cache_busy **bp);
 struct cache_busy_entry *cache_busy_join(struct cache_busy *b, uint64_t hash,
                                          const char *key, size_t key_len,
                                          bool *leader);
+/* Decides whether a published object serves the caller (its variant). */
+typedef bool cache_busy_match_fn(const struct cache_obj *o, void *arg);
+/*
+ * Like cache_busy_join, for requests of a key with variants: an entry whose
+ * published object does not match (match(o, arg) false) is skipped, and
+ * when no entry is left a new one is indexed beside the others, so one
+ * fetch runs per variant. An entry still fetching, or whose object
+ * matches, is joined. match runs under the table's locks: it must not
+ * call back into the table.
+ */
+struct cache_busy_entry *cache_busy_join_match(struct cache_busy *b, uint64_t hash,
+                                               const char *key, size_t key_len,
+                                               cache_busy_match_fn *match, void *arg,
+                                               bool *leader);
 /* True when a fetch for key is under way (no side effects). */
 bool cache_busy_exists(struct cache_busy *b, uint64_t hash, const char *key,
                        size_t key_len);

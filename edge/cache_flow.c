@@ -5,6 +5,8 @@
  * other one waits for the leader's outcome and streams the same object.
  * The leader's own client reads the object like any follower, so the
  * upstream fills the object at the upstream's pace whatever its client's.
+ * With Vary there is one fetch per variant: a follower given another
+ * variant looks up again (vary_restart).
  *
  * The request head stays in the client's input buffer (c->req slices stay
  * valid) until the request is answered from an object or proxied.
@@ -24,6 +26,10 @@
 #include "common/stats.h"
 #include "edge/edge_int.h"
 
+
+/* Lookups a follower may redo when the fetch it joined was another variant
+ * (a third variant may have joined the second fetch, and so on). */
+#define VARY_RESTARTS_MAX 3
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
 
@@ -121,8 +127,8 @@ fetch(struct conn *c)
     bool leader = true;
 
     if (!q->prejoined)
-        q->busy = cache_busy_join(c->w->srv->busy, q->key.hash, q->key.buf, q->key.len,
-                                  &leader);
+        q->busy = cache_busy_join_match(c->w->srv->busy, q->key.hash, q->key.buf,
+                                        q->key.len, match_vary, c, &leader);
     q->prejoined = false;
     q->leader = leader;
     if (leader) {
@@ -205,32 +211,15 @@ serve_found(struct conn *c, struct cache_obj *o)
     }
 }
 
-void
-cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
+/* RAM, then disk: serves what it finds, else fetches or joins the fetch of
+ * the key (of the request's variant, once known). */
+static void
+lookup(struct conn *c)
 {
-    struct creq *q = cache_flow_creq(c);
+    struct creq *q = c->cq;
     bool key_seen = false;
     struct cache_obj *o;
-    int rc;
 
-    q->mode = CQ_NONE;
-    q->site = site;
-    q->head_len = head_len;
-    q->status[0] = '\0';
-    site_policy(q, c->wc->conf, site);
-    cache_cc_parse_request(&q->rcc, c->req.fields, c->req.n_fields, &q->sp);
-    if (q->revalidate)
-        q->rcc.flags |= CACHE_CC_NO_CACHE;
-    q->no_store = (q->rcc.flags & CACHE_CC_NO_STORE) != 0;
-    rc = build_key(c, q);
-    if (rc == -EINVAL) {
-        conn_respond_error(c, 400, true);
-        return;
-    }
-    if (rc < 0) {
-        pass(c, "bypass");
-        return;
-    }
     o = cache_ram_lookup(c->w->srv->ram, q->key.hash, q->key.buf, q->key.len,
                          match_vary, c, &key_seen);
     if (o != NULL && (o->meta.flags & CACHE_META_HIT_FOR_PASS)) {
@@ -248,17 +237,46 @@ cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
         serve_found(c, o);
         return;
     }
-    stat_inc(ST_CACHE_MISS);
+    if (q->vary_restarts == 0) /* one miss per request */
+        stat_inc(ST_CACHE_MISS);
     if (q->rcc.flags & CACHE_CC_ONLY_IF_CACHED) {
         conn_respond_error(c, 504, false);
         return;
     }
-    q->miss_kind = key_seen ? "vary-miss" : "uri-miss";
+    q->miss_kind = key_seen || q->vary_restarts > 0 ? "vary-miss" : "uri-miss";
     if (c->req.method == H1_M_HEAD) {
         pass(c, q->miss_kind); /* a HEAD brings no body to store */
         return;
     }
     fetch(c);
+}
+
+void
+cache_flow_start(struct conn *c, const struct conf_site *site, size_t head_len)
+{
+    struct creq *q = cache_flow_creq(c);
+    int rc;
+
+    q->mode = CQ_NONE;
+    q->site = site;
+    q->head_len = head_len;
+    q->status[0] = '\0';
+    q->vary_restarts = 0;
+    site_policy(q, c->wc->conf, site);
+    cache_cc_parse_request(&q->rcc, c->req.fields, c->req.n_fields, &q->sp);
+    if (q->revalidate)
+        q->rcc.flags |= CACHE_CC_NO_CACHE;
+    q->no_store = (q->rcc.flags & CACHE_CC_NO_STORE) != 0;
+    rc = build_key(c, q);
+    if (rc == -EINVAL) {
+        conn_respond_error(c, 400, true);
+        return;
+    }
+    if (rc < 0) {
+        pass(c, "bypass");
+        return;
+    }
+    lookup(c);
 }
 
 void
@@ -284,6 +302,28 @@ cache_flow_publish(struct conn *c, enum cache_busy_state st, struct cache_obj *o
         cache_busy_unindex(c->w->srv->busy, q->busy);
 }
 
+/*
+ * Follower: the fetch joined brought another variant. Looks up again: a hit
+ * now, or one fetch of this variant that the other followers of it join
+ * (cache_busy_join_match skips the mismatched entry), stored as usual.
+ * Bounded, so that no waiter loops: then it fetches on its own, unstored.
+ */
+static void
+vary_restart(struct conn *c)
+{
+    struct creq *q = c->cq;
+
+    cache_flow_release_busy(q);
+    if (q->vary_restarts >= VARY_RESTARTS_MAX) {
+        pass(c, "vary-miss");
+        return;
+    }
+    q->vary_restarts++;
+    if (q->obj != NULL)
+        cache_obj_unref(&q->obj); /* the lookup finds it again */
+    lookup(c);
+}
+
 static void
 follower_outcome(struct conn *c)
 {
@@ -298,8 +338,7 @@ follower_outcome(struct conn *c)
     case CACHE_BUSY_OBJECT:
         if (!match_vary(o, c)) {
             cache_obj_unref(&o);
-            cache_flow_release_busy(q);
-            pass(c, "vary-miss");
+            vary_restart(c);
             return;
         }
         stat_inc(ST_CACHE_COLLAPSED);

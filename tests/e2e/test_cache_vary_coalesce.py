@@ -85,6 +85,53 @@ def edge_for(origin, tmp_path, workers=2):
                               str(tmp_path))
 
 
+def test_vary_waiters_one_fetch_per_variant(tmp_path):
+    """Before: 6 origin requests, the 5 waiters of the other variant got
+    fwd=vary-miss each on its own, unstored."""
+    e = Edge(str(tmp_path), workers=2)
+    path = "/v?" + q(vary="Accept-Encoding", delay_ms=400, cc="max-age=600")
+    enc = ["gzip", "br"] * 5
+    try:
+        results = parallel(10, lambda i: get(e.port, path, {"Accept-Encoding": enc[i]}))
+        for r in results:
+            assert not isinstance(r, Exception), r
+            assert r[0].status == 200
+        kinds = [r[0].getheader("Cache-Status") for r in results]
+        assert e.origin_stats()["requests"] == 2, kinds
+        assert sum(k.endswith("; stored") for k in kinds) == 2, kinds
+        assert sum(k.endswith("; collapsed") for k in kinds) == 8, kinds
+        assert all(k.startswith(("strata; fwd=uri-miss", "strata; fwd=vary-miss"))
+                   for k in kinds), kinds
+        for v in ("gzip", "br"):  # both variants were stored
+            r, _ = get(e.port, path, {"Accept-Encoding": v})
+            assert r.getheader("Cache-Status").startswith("strata; hit")
+        assert e.origin_stats()["requests"] == 2
+    finally:
+        assert e.stop() == 0
+
+
+def test_vary_waiters_get_their_own_variant(tmp_path):
+    """Three variants among 12 waiters: one fetch each, every body its own
+    (a waiter may look up again more than once: bounded, never a pass)."""
+    o = VaryOrigin("X-Foo", delay_s=0.4)
+    port, proc = edge_for(o, tmp_path)
+    vals = ["a", "b", "c"] * 4
+    try:
+        results = parallel(12, lambda i: get(port, "/own", {"X-Foo": vals[i]}))
+        for i, r in enumerate(results):
+            assert not isinstance(r, Exception), r
+            assert r[1] == ("variant=%s;" % vals[i]).encode() * 64
+            assert r[0].getheader("Cache-Status").endswith(("; stored", "; collapsed"))
+        assert o.counts == {"a": 1, "b": 1, "c": 1}
+        for v in ("a", "b", "c"):
+            r, body = get(port, "/own", {"X-Foo": v})
+            assert r.getheader("Cache-Status").startswith("strata; hit")
+            assert body == ("variant=%s;" % v).encode() * 64
+    finally:
+        assert proc.stop() == 0
+        o.close()
+
+
 def test_hit_for_pass_only_for_its_variant(tmp_path):
     """Before: one no-store answer for X-Foo: b made every variant
     fwd=bypass; detail=hit-for-pass, and a was refetched afterwards."""
