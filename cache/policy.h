@@ -274,6 +274,15 @@ enum cache_serve cache_serve_decide(const struct cache_meta *m,
                                     const struct cache_cc *rcc, int64_t now_ms);
 
 /*
+ * True when the stored response is fresh and needs no validation of its
+ * own, but the request's directives (no-cache, Pragma: no-cache, max-age,
+ * min-fresh) forbid serving it: Cache-Status fwd=request (RFC 9211 §2.2),
+ * not fwd=stale. rcc may be NULL (false).
+ */
+bool cache_serve_request_forbids(const struct cache_meta *m,
+                                 const struct cache_cc *rcc, int64_t now_ms);
+
+/*
  * May the stored response be served now because the upstream failed
  * (connect error, timeout, 5xx)? True while fresh or within the response's
  * stale-if-error window (or site grace), else within the request's

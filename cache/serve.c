@@ -82,6 +82,14 @@ cache_serve_decide(const struct cache_meta *m, const struct cache_cc *rcc,
 }
 
 bool
+cache_serve_request_forbids(const struct cache_meta *m, const struct cache_cc *rcc,
+                            int64_t now_ms)
+{
+    return rcc != NULL && decide(m, NULL, now_ms) == CACHE_SERVE_FRESH &&
+           decide(m, rcc, now_ms) == CACHE_SERVE_MUST_VALIDATE;
+}
+
+bool
 cache_serve_stale_on_error(const struct cache_meta *m,
                            const struct cache_cc *rcc, int64_t now_ms)
 {

@@ -175,6 +175,16 @@ disk_lookup(struct conn *c, bool *key_seen)
     return o;
 }
 
+/* Why a stored response is not used: only the client's directives
+ * (fresh otherwise), or its own staleness / no-cache (or our revalidation). */
+static const char *
+validate_kind(const struct creq *q, const struct cache_obj *o, int64_t now)
+{
+    if (!q->revalidate && cache_serve_request_forbids(&o->meta, &q->rcc, now))
+        return "request";
+    return "stale";
+}
+
 static void
 serve_found(struct conn *c, struct cache_obj *o)
 {
@@ -195,13 +205,13 @@ serve_found(struct conn *c, struct cache_obj *o)
         cache_obj_unref(&o);
         return;
     case CACHE_SERVE_MUST_VALIDATE:
+        q->miss_kind = validate_kind(q, o, now);
         if (c->req.method == H1_M_HEAD) {
             cache_obj_unref(&o);
-            pass(c, "stale");
+            pass(c, q->miss_kind);
             return;
         }
         q->obj = o; /* kept: validators, and stale-if-error */
-        q->miss_kind = "stale";
         fetch(c);
         return;
     case CACHE_SERVE_GATEWAY_TIMEOUT:

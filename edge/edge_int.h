@@ -271,7 +271,7 @@ struct creq {
     struct cache_cc rcc;
     bool no_store;              /* the request forbids storing */
     bool vary_fail;             /* the request's vary key did not fit */
-    const char *miss_kind;      /* "uri-miss" / "vary-miss" */
+    const char *miss_kind;      /* "uri-miss" / "vary-miss" / "stale" / "request" */
     uint8_t vary_restarts;      /* lookups redone: the fetch joined was another variant */
     char status[128];           /* Cache-Status entry of this response */
     struct cache_obj *obj;      /* object being sent, or stale candidate */

@@ -157,3 +157,29 @@ def test_hit_for_pass_only_for_its_variant(tmp_path):
     finally:
         assert proc.stop() == 0
         o.close()
+
+
+def test_fwd_request_when_client_forbids_fresh(tmp_path):
+    """Before: fwd=stale although the object was fresh. No validators, so
+    the origin answers 200 and the forced fetch is stored again."""
+    e = Edge(str(tmp_path))
+    path = "/rq?" + q(cc="max-age=600", etag="0", lm="0")
+    stale = "/rqs?" + q(cc="max-age=1", etag="0", lm="0")
+    try:
+        get(e.port, path)
+        get(e.port, stale)
+        for h in ({"Cache-Control": "no-cache"}, {"Pragma": "no-cache"},
+                  {"Cache-Control": "max-age=0"}, {"Cache-Control": "min-fresh=3600"}):
+            time.sleep(0.05)  # age > 0 for max-age=0
+            r, body = get(e.port, path, h)
+            assert r.status == 200 and len(body) == 1024
+            assert r.getheader("Cache-Status") == "strata; fwd=request; stored", h
+        r, _ = get(e.port, path, {"Cache-Control": "no-cache"}, method="HEAD")
+        assert r.getheader("Cache-Status") == "strata; fwd=request"
+        r, _ = get(e.port, path)
+        assert r.getheader("Cache-Status").startswith("strata; hit")
+        time.sleep(1.1)  # a stale object is still fwd=stale
+        r, _ = get(e.port, stale, {"Cache-Control": "no-cache"})
+        assert r.getheader("Cache-Status") == "strata; fwd=stale; stored"
+    finally:
+        assert e.stop() == 0

@@ -1,8 +1,8 @@
 /*
  * Serving decisions for a stored response: fresh, stale-while-revalidate,
  * request max-stale / max-age / min-fresh / no-cache / only-if-cached,
- * must-revalidate and s-maxage limits, and stale-if-error on upstream
- * failure. Metadata is built directly; time is passed in.
+ * must-revalidate and s-maxage limits, stale-if-error on upstream
+ * failure, and whether only the request forbids a fresh response. Metadata is built directly; time is passed in.
  */
 #include "config.h"
 
@@ -188,6 +188,34 @@ test_request_max_age_and_min_fresh(void **state)
                      CACHE_SERVE_MUST_VALIDATE);
 }
 
+/* Cache-Status fwd=request: fresh, and only the request forbids it. */
+static void
+test_request_forbids_fresh(void **state)
+{
+    struct cache_meta m = meta();
+    struct cache_cc nc = req("no-cache");
+    struct cache_cc zero = req("max-age=0");
+    struct cache_cc mf = req("min-fresh=3600");
+    struct cache_cc ms = req("max-stale");
+    struct h1_field pragma = { .name = "Pragma", .name_len = 6,
+                               .value = "no-cache", .value_len = 8 };
+    struct cache_cc pr;
+
+    (void)state;
+    cache_cc_parse_request(&pr, &pragma, 1, NULL);
+    assert_true(cache_serve_request_forbids(&m, &nc, T0));
+    assert_true(cache_serve_request_forbids(&m, &pr, T0));
+    assert_true(cache_serve_request_forbids(&m, &zero, T0 + 1));
+    assert_true(cache_serve_request_forbids(&m, &mf, T0));
+    assert_false(cache_serve_request_forbids(&m, &zero, T0)); /* servable */
+    assert_false(cache_serve_request_forbids(&m, &ms, T0));
+    assert_false(cache_serve_request_forbids(&m, NULL, T0));
+    /* stale, or validated on every use anyway: fwd=stale */
+    assert_false(cache_serve_request_forbids(&m, &nc, T0 + S(60)));
+    m.flags = CACHE_META_NO_CACHE;
+    assert_false(cache_serve_request_forbids(&m, &nc, T0));
+}
+
 static void
 test_only_if_cached(void **state)
 {
@@ -271,6 +299,7 @@ main(void)
         cmocka_unit_test(test_s_maxage_limits_client_staleness),
         cmocka_unit_test(test_no_cache_both_sides),
         cmocka_unit_test(test_request_max_age_and_min_fresh),
+        cmocka_unit_test(test_request_forbids_fresh),
         cmocka_unit_test(test_only_if_cached),
         cmocka_unit_test(test_stale_if_error),
         cmocka_unit_test(test_stale_if_error_no_cache_and_s_maxage),
