@@ -1,8 +1,8 @@
 /*
- * cache/lmdb_ops.c: the LMDB tier's operations above the primitives of
- * lmdb_tier.c: lookups (any thread: counting, recording the access), and
- * the write operations (store, remove, drop, touch, evict, and a fill's
- * chunk, end and abort) composed into the two kinds of txn the writer
+ * cache/lmdb_ops.c: the LMDB tier's write operations above the primitives
+ * of lmdb_tier.c (lookups are in lmdb_lookup.c): store, remove, drop,
+ * touch, evict, and a fill's chunk, end and abort, composed into the two
+ * kinds of txn the writer
  * thread runs: eviction ahead of a batch, and the batch itself. No LMDB
  * calls here; byte formats in lmdb_int.h.
  *
@@ -25,75 +25,6 @@
 #include "common/assert.h"
 
 #define SCAN_IDS 16
-
-static struct cache_obj *lookup(struct cache_lmdb *l, uint64_t hash,
-                                const char *key, size_t key_len,
-                                cache_ram_match_fn *match, void *arg,
-                                bool *key_seen, uint64_t now_ms,
-                                struct cache_lmdb_ref *ref, bool body) {
-  struct cache_obj *o = NULL;
-  bool seen = false;
-
-  CHECK_OBJ(l, CACHE_LMDB_MAGIC);
-  /* A removal not committed yet hides the key, checked before the read
-   * (whose snapshot may predate the commit) and after it (the removal may
-   * have been asked meanwhile). */
-  if (!lmdb_pend_has(l, hash)) {
-    o = lmdb_env_find(l, hash, key, key_len, match, arg, &seen, ref, body);
-    if (lmdb_pend_has(l, hash)) {
-      if (o != NULL)
-        cache_obj_unref(&o);
-      seen = false;
-    }
-  }
-  if (key_seen != NULL)
-    *key_seen = seen;
-  if (o == NULL) {
-    LMDB_COUNT(l, misses, 1);
-    return NULL;
-  }
-  LMDB_COUNT(l, hits, 1);
-  lmdb_queue_touch(l, ref->id, now_ms);
-  return o;
-}
-
-struct cache_obj *cache_lmdb_lookup(struct cache_lmdb *l, uint64_t hash,
-                                    const char *key, size_t key_len,
-                                    cache_ram_match_fn *match, void *arg,
-                                    bool *key_seen, uint64_t now_ms) {
-  struct cache_lmdb_ref ref;
-
-  return lookup(l, hash, key, key_len, match, arg, key_seen, now_ms, &ref,
-                true);
-}
-
-/*
- * The object found is pinned (lmdb_pin.c): gen read before the lookup's
- * read txn and again after the pin tells whether a deletion committed in
- * between; then the pin may have come too late, so it is dropped and the
- * key looked up again.
- */
-struct cache_obj *cache_lmdb_lookup_head(struct cache_lmdb *l, uint64_t hash,
-                                         const char *key, size_t key_len,
-                                         cache_ram_match_fn *match, void *arg,
-                                         bool *key_seen, uint64_t now_ms,
-                                         struct cache_lmdb_ref *ref) {
-  for (int tries = 0; tries < 4; tries++) {
-    uint64_t gen = lmdb_pins_gen(l->pins);
-    struct cache_obj *o = lookup(l, hash, key, key_len, match, arg, key_seen,
-                                 now_ms, ref, false);
-
-    if (o == NULL)
-      return NULL;
-    if (lmdb_pin_take(l->pins, ref->id, hash) == 0) {
-      if (lmdb_pins_gen(l->pins) == gen)
-        return o;
-      lmdb_pin_drop(l->pins, ref->id);
-    }
-    cache_obj_unref(&o);
-  }
-  return NULL; /* deleted under our feet each time: a miss */
-}
 
 struct tally {
   uint64_t stores, replaces, removes, evictions;
@@ -240,14 +171,17 @@ static int delete_released(struct cache_lmdb *l) {
 
 /*
  * Deletes the objects of hash with this key (and this vary_key when
- * variant): returns how many matched, or -errno. Unreadable headers met on
- * the way are deleted too.
+ * variant, with the key's oldest other variants beyond
+ * CACHE_LMDB_MAX_VARIANTS - 1, as the new one makes the count): returns how
+ * many were deleted, or -errno. Unreadable headers met on the way are
+ * deleted too. Headers come newest first.
  */
 static int remove_matching(struct cache_lmdb *l, uint64_t hash, const char *key,
                            size_t key_len, const char *vk, size_t vk_len,
                            bool variant) {
   uint64_t ids[SCAN_IDS], below = UINT64_MAX, id;
   int n, matched = 0, rc;
+  unsigned others = 0;
   struct lmdb_hdr h;
   const void *v;
   size_t vn;
@@ -262,7 +196,8 @@ static int remove_matching(struct cache_lmdb *l, uint64_t hash, const char *key,
       } else if (h.key_len == key_len && memcmp(h.key, key, key_len) == 0 &&
                  (!variant ||
                   (h.vary_key_len == vk_len &&
-                   (vk_len == 0 || memcmp(h.vary_key, vk, vk_len) == 0)))) {
+                   (vk_len == 0 || memcmp(h.vary_key, vk, vk_len) == 0)) ||
+                  ++others >= CACHE_LMDB_MAX_VARIANTS)) {
         ids[n++] = id;
         matched++;
       }

@@ -56,6 +56,11 @@
 
 #define CACHE_LMDB_MAGIC 0x6c6d6462u
 
+/* The most variants (Vary) of one key kept on disk: storing a new one
+ * beyond it deletes the key's oldest (counted in replaces), so lookups,
+ * which read every header of a key, stay cheap. */
+#define CACHE_LMDB_MAX_VARIANTS CACHE_RAM_MAX_VARIANTS
+
 /* On-disk format of this build: bump on any change of a record's layout. */
 #define CACHE_LMDB_FORMAT 1u
 
@@ -121,7 +126,8 @@ struct cache_lmdb_stats {
   uint64_t corrupt;          /* headers or chunks that failed verification */
   uint64_t read_errors;      /* LMDB errors on reads (reader slots full, ...) */
   uint64_t stores;           /* objects written (committed) */
-  uint64_t replaces;         /* stores that replaced the same key + vary_key */
+  uint64_t replaces; /* objects a store replaced: same key + vary_key, or the
+                        key's oldest variant beyond CACHE_LMDB_MAX_VARIANTS */
   uint64_t store_queue_full; /* cache_lmdb_store, _fill_begin -EAGAIN */
   uint64_t store_refused;    /* -E2BIG, -ENOSPC (writes disabled); both */
   uint64_t store_dropped;    /* queued stores dropped: disk full, map full */

@@ -202,12 +202,42 @@ static void test_remove_queue_full(void **state) {
   cache_lmdb_close(&l);
 }
 
+/* A key keeps at most CACHE_LMDB_MAX_VARIANTS on disk: the newest. */
+static void test_variant_cap(void **state) {
+  struct cache_lmdb_conf cf = lmdb_test_conf(64 * MiB);
+  struct cache_lmdb *l = lmdb_test_open(&cf);
+  const char *key = "https://v.test/ua";
+  const unsigned extra = 6;
+  struct cache_obj *o;
+  char vk[32];
+
+  (void)state;
+  for (unsigned i = 0; i < CACHE_LMDB_MAX_VARIANTS + extra; i++) {
+    snprintf(vk, sizeof vk, "ua-%u", i);
+    o = lmdb_test_obj_new(key, vk, 100, i);
+    assert_int_equal(cache_lmdb_store(l, o, 10 + i), 0);
+    cache_obj_unref(&o);
+    if (i % 16 == 15)
+      cache_lmdb_flush(l);
+  }
+  cache_lmdb_flush(l);
+  assert_int_equal(stats(l).objects, CACHE_LMDB_MAX_VARIANTS);
+  assert_int_equal(stats(l).replaces, extra);
+  assert_null(lmdb_test_get(l, key, "ua-0", NULL));
+  assert_null(lmdb_test_get(l, key, "ua-5", NULL));
+  snprintf(vk, sizeof vk, "ua-%u", CACHE_LMDB_MAX_VARIANTS + extra - 1);
+  lmdb_test_expect_body(l, key, vk, 100, CACHE_LMDB_MAX_VARIANTS + extra - 1);
+  lmdb_test_expect_body(l, key, "ua-6", 100, 6);
+  cache_lmdb_close(&l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_resume_without_reads, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_store_above_batch, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_remove_window, lmdb_test_dir_wipe),
       cmocka_unit_test_setup(test_remove_queue_full, lmdb_test_dir_wipe),
+      cmocka_unit_test_setup(test_variant_cap, lmdb_test_dir_wipe),
   };
 
   return cmocka_run_group_tests(tests, lmdb_test_dir_setup,
