@@ -352,7 +352,7 @@ int lmdb_conf_check(struct cache_lmdb_conf *cf) {
   if (cf->max_readers == 0)
     cf->max_readers = 126;
   if (cf->queue_max == 0)
-    cf->queue_max = 1024;
+    cf->queue_max = 16384; /* small objects in bursts; queue_bytes bounds memory */
   if (cf->queue_bytes == 0)
     cf->queue_bytes = (size_t)64 << 20;
   if (cf->retry_ms == 0)

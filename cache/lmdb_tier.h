@@ -94,7 +94,7 @@ struct cache_lmdb_conf {
   unsigned sync_interval_ms;             /* [1000] SAFE and FAST */
   unsigned max_readers;      /* [126] reader slots (pooled read txns) */
   bool rebuild_incompatible; /* start empty instead of refusing */
-  unsigned queue_max;        /* [1024] pending writes (see remove_key) */
+  unsigned queue_max;        /* [16384] pending writes (see remove_key) */
   size_t
       queue_bytes; /* [64 MiB] pending store bytes (one store may exceed it) */
   unsigned retry_ms;  /* [5000] back-off after a failed commit (disk full) */
