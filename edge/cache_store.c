@@ -340,8 +340,10 @@ send_stale(struct conn *c, int status, const char *detail, const char *own, size
     cache_flow_publish(c, CACHE_BUSY_OBJECT, o, 0);
     cache_flow_release_busy(q);
     q->mode = CQ_SEND;
-    snprintf(q->status, sizeof q->status, "strata; fwd=stale; fwd-status=%d; ttl=%lld; detail=%s",
-             status, (long long)cache_meta_ttl_s(&o->meta, now), detail);
+    /* fwd=request when only the client's directives made us ask. */
+    snprintf(q->status, sizeof q->status, "strata; fwd=%s; fwd-status=%d; ttl=%lld; detail=%s",
+             q->miss_kind != NULL ? q->miss_kind : "stale", status,
+             (long long)cache_meta_ttl_s(&o->meta, now), detail);
     cache_send_leader(c, o, q->status, own, own_len);
     cache_obj_unref(&o);
     return CQR_SENT_FROM_CACHE;
@@ -407,7 +409,8 @@ validator_mismatch(struct conn *c)
     cache_flow_release_busy(q);
     q->mode = CQ_SEND;
     snprintf(q->status, sizeof q->status,
-             "strata; fwd=stale; fwd-status=304; detail=validator-mismatch");
+             "strata; fwd=%s; fwd-status=304; detail=validator-mismatch",
+             q->miss_kind != NULL ? q->miss_kind : "stale");
     cache_send_obj(c, o, q->status);
     cache_obj_unref(&o);
     return CQR_SENT_FROM_CACHE;
