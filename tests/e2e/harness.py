@@ -315,3 +315,43 @@ class RawOrigin:
         self.stop_flag = True
         self.t.join(timeout=2)
         self.sock.close()
+
+
+def q(**params):
+    """A query string of strata-origin parameters (lists repeat the name)."""
+    import urllib.parse
+    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote, doseq=True)
+
+
+def get(port, path, headers=None, method="GET", timeout=20):
+    """One request on a new connection: (response, body)."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+
+def status(r):
+    """A response's Cache-Status, or ""."""
+    return r.getheader("Cache-Status") or ""
+
+
+def parallel(n, fn):
+    """fn(0..n-1) on n threads at once; results (or the exception raised)."""
+    import threading
+    results = [None] * n
+
+    def run(i):
+        try:
+            results[i] = fn(i)
+        except Exception as ex:  # noqa: BLE001
+            results[i] = ex
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results

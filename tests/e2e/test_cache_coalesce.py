@@ -1,40 +1,13 @@
 """Request coalescing, failures and stale serving: one origin fetch per key,
 every waiter streams the body, nobody hangs, stale answers when allowed."""
 import hashlib
-import http.client
 import threading
 import time
-import urllib.parse
 
-from harness import Edge, RawOrigin, multi_get
-
-
-def q(**params):
-    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+from harness import Edge, RawOrigin, multi_get, q, get, parallel
 
 
-def get(port, path, headers=None, timeout=20):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    c.request("GET", path, headers=headers or {})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r, body
 
-
-def parallel(n, fn):
-    results = [None] * n
-    def run(i):
-        try:
-            results[i] = fn(i)
-        except Exception as ex:  # noqa: BLE001
-            results[i] = ex
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 def test_200_concurrent_misses_one_origin_fetch(tmp_path):

@@ -3,11 +3,10 @@ from the cache (a hit is a request that did not reach the origin), and what
 every response says in Cache-Status."""
 import http.client
 import time
-import urllib.parse
 
 import pytest
 
-from harness import Edge
+from harness import Edge, get, q, status
 
 
 @pytest.fixture
@@ -17,25 +16,11 @@ def edge(tmp_path):
     assert e.stop() == 0
 
 
-def get(port, path, headers=None, method="GET"):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request(method, path, headers=headers or {})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r, body
-
-
-def q(**params):
-    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
 
 
 def origin_count(edge):
     return edge.origin_stats()["requests"]
 
-
-def status(r):
-    return r.getheader("Cache-Status") or ""
 
 
 def test_miss_then_hit(edge):

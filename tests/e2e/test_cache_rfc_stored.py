@@ -5,30 +5,14 @@ preconditions and Range apply to stored 2xx / 200 responses only (RFC 9110
 the cache may not store (§5.2.2.4, §5.2.2.7, Set-Cookie); a cached
 response has a Date (RFC 9110 §6.6.1); strata's own 304/412/416 carry no
 representation metadata (§15.4.5)."""
-import http.client
 import time
-import urllib.parse
 
 import pytest
 
-from harness import Edge, RawOrigin, free_port, start_strata, strata_yaml
+from harness import Edge, RawOrigin, free_port, start_strata, strata_yaml, get, q, status
 
 
-def get(port, path, headers=None, method="GET"):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request(method, path, headers=headers or {})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r, body
 
-
-def q(**params):
-    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote, doseq=True)
-
-
-def status(r):
-    return r.getheader("Cache-Status") or ""
 
 
 @pytest.fixture

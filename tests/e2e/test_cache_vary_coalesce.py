@@ -6,37 +6,11 @@ import http.client
 import http.server
 import threading
 import time
-import urllib.parse
 
-from harness import Edge, free_port, start_strata, strata_yaml
-
-
-def q(**params):
-    return urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+from harness import Edge, free_port, start_strata, strata_yaml, q, get, parallel
 
 
-def get(port, path, headers=None, method="GET", timeout=20):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    c.request(method, path, headers=headers or {})
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r, body
 
-
-def parallel(n, fn):
-    results = [None] * n
-    def run(i):
-        try:
-            results[i] = fn(i)
-        except Exception as ex:  # noqa: BLE001
-            results[i] = ex
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 class VaryOrigin:

@@ -540,8 +540,7 @@ test_age_field_parsing(void **state)
 {
     struct h1_field f[] = { fld("Cache-Control", "max-age=60"),
                             fld("Age", "30"), fld("Age", "30") };
-    static const char *const bad[] = { "\"30\"", "-30", "30.5", "3 0", "",
-                                       "x, 30", "-1, 30" };
+    static const char *const bad[] = { "\"30\"", "-30", "30.5", "3 0", "", "x, 30", "-1, 30" };
     unsigned wrong = 0;
 
     (void)state;
