@@ -17,6 +17,7 @@
 #include "edge/edge_int.h"
 
 #define READ_SLICE (64 * 1024)
+#define SMALL_READ 2048 /* most request heads; larger ones read on */
 
 static void
 arm(struct conn *c)
@@ -26,13 +27,62 @@ arm(struct conn *c)
     event_add(c->ev_read, c->read_ms ? &tv : NULL);
 }
 
+/*
+ * An empty input: most requests are a few hundred bytes, and a 64 KiB
+ * slice reserved for each (freed again once the request is drained) is a
+ * large allocation per request. Read into the stack and add what came
+ * (one small chain). recv's result.
+ */
+static ssize_t
+recv_small(struct evbuffer *in, evutil_socket_t fd)
+{
+    char buf[SMALL_READ];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+
+    if (n > 0)
+        evbuffer_add(in, buf, (size_t)n);
+    return n;
+}
+
+/* recv into a READ_SLICE reserved in the input; -2 when no space could be
+ * reserved (out of memory). */
+static ssize_t
+recv_slice(struct evbuffer *in, evutil_socket_t fd)
+{
+    struct evbuffer_iovec v;
+    ssize_t n;
+
+    if (evbuffer_reserve_space(in, READ_SLICE, &v, 1) < 1)
+        return -2;
+    n = recv(fd, v.iov_base, v.iov_len, 0);
+    v.iov_len = n > 0 ? (size_t)n : 0;
+    evbuffer_commit_space(in, &v, 1);
+    return n;
+}
+
+/* Reads what the socket has: small first when the input is empty. After a
+ * full small read, what the slice read finds (more bytes, or an EOF or
+ * error, seen again at the next read event) does not undo it. */
+static ssize_t
+read_input(struct evbuffer *in, evutil_socket_t fd, size_t have)
+{
+    ssize_t n, more;
+
+    if (have > 0)
+        return recv_slice(in, fd);
+    n = recv_small(in, fd);
+    if (n < SMALL_READ)
+        return n;
+    more = recv_slice(in, fd);
+    return more > 0 ? n + more : n;
+}
+
 static void
 on_sock_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t have = evbuffer_get_length(in);
-    struct evbuffer_iovec v;
     ssize_t n;
 
     if (what & EV_TIMEOUT) {
@@ -46,14 +96,10 @@ on_sock_read(evutil_socket_t fd, short what, void *arg)
     }
     /* A socket bufferevent keeps its input's end frozen for itself. */
     evbuffer_unfreeze(in, 0);
-    if (evbuffer_reserve_space(in, READ_SLICE, &v, 1) < 1) {
-        evbuffer_freeze(in, 0);
-        return;
-    }
-    n = recv(fd, v.iov_base, v.iov_len, 0);
-    v.iov_len = n > 0 ? (size_t)n : 0;
-    evbuffer_commit_space(in, &v, 1);
+    n = read_input(in, fd, have);
     evbuffer_freeze(in, 0);
+    if (n == -2)
+        return; /* no memory for the slice: try again at the next event */
     if (n > 0)
         conn_input(c);
     else if (n == 0)
