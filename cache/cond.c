@@ -360,15 +360,18 @@ put(char *out, size_t cap, size_t *pos, const struct h1_field *fl)
     return 0;
 }
 
-int
-cache_head_build(char *out, size_t cap, size_t *len, const struct h1_field *f,
-                 uint32_t n, const struct cache_cc *cc)
+typedef bool field_keep_fn(const char *name, size_t len, const struct h1_field *f,
+                           uint32_t n, const struct cache_cc *cc);
+
+/* The fields keep accepts, as header lines into out. */
+static int
+head_select(char *out, size_t cap, size_t *len, const struct h1_field *f, uint32_t n,
+            const struct cache_cc *cc, field_keep_fn *keep)
 {
     size_t pos = 0;
 
     for (uint32_t i = 0; i < n; i++) {
-        if (storable_field(f[i].name, f[i].name_len, f, n, cc) &&
-            put(out, cap, &pos, &f[i]) != 0)
+        if (keep(f[i].name, f[i].name_len, f, n, cc) && put(out, cap, &pos, &f[i]) != 0)
             return -ENOSPC;
     }
     *len = pos;
@@ -376,18 +379,17 @@ cache_head_build(char *out, size_t cap, size_t *len, const struct h1_field *f,
 }
 
 int
+cache_head_build(char *out, size_t cap, size_t *len, const struct h1_field *f,
+                 uint32_t n, const struct cache_cc *cc)
+{
+    return head_select(out, cap, len, f, n, cc, storable_field);
+}
+
+int
 cache_head_leader(char *out, size_t cap, size_t *len, const struct h1_field *f,
                   uint32_t n, const struct cache_cc *cc)
 {
-    size_t pos = 0;
-
-    for (uint32_t i = 0; i < n; i++) {
-        if (leader_field(f[i].name, f[i].name_len, f, n, cc) &&
-            put(out, cap, &pos, &f[i]) != 0)
-            return -ENOSPC;
-    }
-    *len = pos;
-    return 0;
+    return head_select(out, cap, len, f, n, cc, leader_field);
 }
 
 int
