@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <sys/uio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,7 +16,9 @@
 #include "common/clock.h"
 #include "edge/edge_int.h"
 
-#define HEAD_MAX 512 /* our own fields around the stored block */
+#define HEAD_MAX 1024 /* our own fields after the stored block */
+#define HEAD_LINE 64  /* the status line */
+#define DIRECT_IOV 16 /* head parts and body runs in one direct writev */
 
 static void
 on_ref_done(const void *data, size_t len, void *arg)
@@ -116,6 +119,47 @@ add_stored(struct evbuffer *out, const struct cache_obj *o, int status, bool ski
     }
 }
 
+/* The status line into buf (HEAD_LINE bytes); its length. */
+static size_t
+status_line(char *buf, int status)
+{
+    int n = snprintf(buf, HEAD_LINE, "HTTP/1.1 %d %s\r\n", status, h1_reason(status));
+
+    return n > 0 && n < HEAD_LINE ? (size_t)n : 0;
+}
+
+/* Our fields after the stored ones (Age, Cache-Status, Via, extra, framing,
+ * Connection) and the blank line into buf (HEAD_MAX bytes); their length.
+ * Decides chunked framing and keep-alive for a length of len (-1: unknown). */
+static size_t
+head_tail(struct conn *c, const struct cache_obj *o, int status, int64_t len,
+          const char *extra, char *buf)
+{
+    struct creq *q = c->cq;
+    const char *conn = "\r\n";
+    char framing[48] = "";
+    int n;
+
+    q->send_chunked = len < 0 && c->req.version_minor >= 1 && !c->is_head && status != 304;
+    if (len < 0 && !q->send_chunked && !c->is_head)
+        c->keep_alive = false;
+    /* A 304 carries no framing: it has no body whatever the stored one. */
+    if (status != 304 && len >= 0)
+        snprintf(framing, sizeof framing, "Content-Length: %lld\r\n", (long long)len);
+    else if (status != 304 && q->send_chunked)
+        snprintf(framing, sizeof framing, "Transfer-Encoding: chunked\r\n");
+    if (!c->keep_alive || c->w->draining)
+        conn = "Connection: close\r\n\r\n";
+    else if (c->req.version_minor == 0)
+        conn = "Connection: keep-alive\r\n\r\n";
+    n = snprintf(buf, HEAD_MAX, "Age: %lld\r\nCache-Status: %s\r\nVia: 1.1 %s\r\n%s%s%s",
+                 (long long)cache_meta_age_s(&o->meta, clock_wall_ms()), q->status,
+                 c->wc->conf->node_id, extra ? extra : "", framing, conn);
+    /* Bounded: status 128, node_id 64 (validated), extra 256 bytes. */
+    ASSERT(n > 0 && n < HEAD_MAX);
+    return (size_t)n;
+}
+
 /* Writes the status line, stored fields, the leader's own ones and ours;
  * framing by the caller's length (-1: unknown). */
 static void
@@ -124,31 +168,74 @@ write_head(struct conn *c, const struct cache_obj *o, int status, int64_t len,
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     struct creq *q = c->cq;
-    char tail[HEAD_MAX];
-    int n;
+    char line[HEAD_LINE], tail[HEAD_MAX];
+    size_t nt = head_tail(c, o, status, len, extra, tail);
 
-    q->send_chunked = len < 0 && c->req.version_minor >= 1 && !c->is_head && status != 304;
-    if (len < 0 && !q->send_chunked && !c->is_head)
-        c->keep_alive = false;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, h1_reason(status));
+    evbuffer_add(out, line, status_line(line, status));
     add_stored(out, o, status, extra != NULL && strncmp(extra, "Content-Type:", 13) == 0);
     if (q->own_len > 0)
         evbuffer_add(out, q->own, q->own_len);
-    n = snprintf(tail, sizeof tail, "Age: %lld\r\nCache-Status: %s\r\nVia: 1.1 %s\r\n%s",
-                 (long long)cache_meta_age_s(&o->meta, clock_wall_ms()), q->status,
-                 c->wc->conf->node_id, extra ? extra : "");
-    evbuffer_add(out, tail, (size_t)n);
-    /* A 304 carries no framing: it has no body whatever the stored one. */
-    if (status != 304 && len >= 0)
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)len);
-    else if (status != 304 && q->send_chunked)
-        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
-    if (!c->keep_alive || c->w->draining)
-        evbuffer_add(out, "Connection: close\r\n\r\n", 21);
-    else if (c->req.version_minor == 0)
-        evbuffer_add(out, "Connection: keep-alive\r\n\r\n", 26);
-    else
-        evbuffer_add(out, "\r\n", 2);
+    evbuffer_add(out, tail, nt);
+}
+
+/* Queues what writev did not take of iov (w bytes were written): the head
+ * parts are copied, the body is left to the pump (from body offset *done). */
+static void
+queue_rest(struct evbuffer *out, const struct iovec *iov, size_t nhead, size_t w,
+           uint64_t *done)
+{
+    for (size_t i = 0; i < nhead; i++) {
+        size_t skip = w < iov[i].iov_len ? w : iov[i].iov_len;
+
+        evbuffer_add(out, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip);
+        w -= skip;
+    }
+    *done = w; /* body bytes written */
+}
+
+/*
+ * A whole COMPLETE body in RAM, to a client whose output is empty: the head
+ * (status line and our fields from the stack, the stored block from o) and
+ * the body's chunks go out in one writev, so a hit allocates nothing; what
+ * the socket does not take is queued the usual way (the pump adds the body
+ * from where the write stopped). false when this does not apply.
+ */
+static bool
+send_direct(struct conn *c, const struct cache_obj *o, int64_t len)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct creq *q = c->cq;
+    char line[HEAD_LINE], tail[HEAD_MAX];
+    struct iovec iov[DIRECT_IOV];
+    struct cache_obj_cursor cur = q->cur;
+    size_t n = 0, nhead;
+    uint64_t done = 0;
+    ssize_t w;
+
+    if (!c->direct || c->dirty || c->state == CS_PROXY || evbuffer_get_length(out) > 0 ||
+        q->own_len > 0 || len < 0 || cache_disk_body(o) != NULL ||
+        cache_obj_state(o) != CACHE_OBJ_COMPLETE)
+        return false;
+    iov[n++] = (struct iovec){ line, status_line(line, o->meta.status) };
+    iov[n++] = (struct iovec){ (void *)o->head, o->head_len };
+    iov[n++] = (struct iovec){ tail, head_tail(c, o, o->meta.status, len, NULL, tail) };
+    nhead = n;
+    while (!c->is_head && n < DIRECT_IOV) {
+        struct cache_chunk *ch;
+        const char *p;
+        size_t run = cache_obj_read(&cur, o, &p, &ch, SIZE_MAX);
+
+        if (run == 0)
+            break;
+        iov[n++] = (struct iovec){ (void *)p, run };
+    }
+    w = writev(bufferevent_getfd(c->bev), iov, (int)n);
+    queue_rest(out, iov, nhead, w > 0 ? (size_t)w : 0, &done);
+    if (done > 0) {
+        (void)cache_obj_cursor_seek(&q->cur, o, done);
+        c->bytes_out += done;
+    }
+    return true; /* an error is the flush's to see, as with any write */
 }
 
 static void
@@ -248,7 +335,8 @@ answer_head(struct conn *c, struct cache_obj *o, enum cache_obj_state st, int64_
     if (st == CACHE_OBJ_COMPLETE && cache_range_applies(o->meta.status) &&
         send_ranges(c, o, (uint64_t)len))
         return;
-    write_head(c, o, o->meta.status, len, NULL);
+    if (!send_direct(c, o, len))
+        write_head(c, o, o->meta.status, len, NULL);
 }
 
 void
