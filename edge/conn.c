@@ -160,6 +160,10 @@ conn_response_done(struct conn *c, bool can_keep_alive)
         return;
     }
     c->done_pending = false;
+    if (c->head_pending > 0) { /* answered by strata itself (route's errors) */
+        evbuffer_drain(bufferevent_get_input(c->bev), c->head_pending);
+        c->head_pending = 0;
+    }
     cache_flow_end(c);
     count_status(c->status);
     log_access(c);
@@ -242,6 +246,10 @@ route(struct conn *c, size_t head_len)
     const struct conf *conf = c->wc->conf;
     const struct conf_site *site;
 
+    /* Until the cache flow or the proxy takes the request (and consumes its
+     * head), an answer of strata's own leaves the head to
+     * conn_response_done: a kept-alive 404 read the same head forever. */
+    c->head_pending = head_len;
     copy_request_names(c);
     c->keep_alive = c->req.keep_alive;
     c->is_head = c->req.method == H1_M_HEAD;
@@ -269,6 +277,7 @@ route(struct conn *c, size_t head_len)
         if (c->req.method == H1_M_GET || c->req.method == H1_M_HEAD) {
             c->cache_on = true;
             c->state = CS_CACHE;
+            c->head_pending = 0;
             cache_flow_start(c, site, head_len);
             return;
         }
@@ -276,6 +285,7 @@ route(struct conn *c, size_t head_len)
             (void)cache_flow_note_target(c, site); /* unsafe: invalidates */
     }
     c->state = CS_PROXY;
+    c->head_pending = 0;
     proxy_start(c, site, head_len);
 }
 
@@ -285,6 +295,7 @@ begin_request(struct conn *c)
     const struct conf *conf;
 
     c->head_started = true;
+    c->head_pending = 0;
     c->t_start_us = clock_mono_us();
     c->wc = worker_conf_acquire(c->w);
     conf = c->wc->conf;

@@ -161,6 +161,7 @@ struct conn {
     enum conn_state state;
     bool keep_alive;     /* after the current response */
     bool head_started;   /* at least one byte of the current head */
+    size_t head_pending; /* head bytes nobody took over: conn_response_done drains them */
     bool peer_eof;       /* client shut its write side */
     bool is_head;        /* current request is HEAD: no body in responses */
     bool internal;       /* a request the node makes itself (revalidation) */

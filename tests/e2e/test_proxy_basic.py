@@ -124,6 +124,29 @@ def test_routing_by_host(tmp_path):
         assert e.stop() == 0
 
 
+def test_unknown_host_gets_one_404_and_the_connection_goes_on(tmp_path):
+    """A kept-alive 404 for a Host no site serves consumes its request: the
+    next request on the connection is answered (it used to answer the first
+    one again and again, without end)."""
+    e = Edge(str(tmp_path), hosts='["www.example.com"]')
+    try:
+        raw = (b"GET /a HTTP/1.1\r\nHost: other.example\r\n\r\n"
+               b"GET /b HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+        s = socket.create_connection(("127.0.0.1", e.port), timeout=5)
+        s.sendall(raw)
+        got = read_responses(s, 2)
+        s.settimeout(0.5)
+        try:
+            extra = s.recv(65536)
+        except socket.timeout:
+            extra = b""
+        s.close()
+        assert [st for st, _, _ in got] == [404, 200]
+        assert extra == b"", extra[:200]
+    finally:
+        assert e.stop() == 0
+
+
 def test_keepalive_reuses_upstream_connection(edge):
     c = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=5)
     for i in range(20):
