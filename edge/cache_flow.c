@@ -392,7 +392,7 @@ cache_flow_drain_head(struct conn *c)
     struct creq *q = c->cq;
 
     if (q != NULL && q->head_len > 0) {
-        evbuffer_drain(bufferevent_get_input(c->bev), q->head_len);
+        conn_consume_head(c, q->head_len);
         q->head_len = 0;
     }
 }

@@ -367,7 +367,7 @@ cache_send_obj(struct conn *c, struct cache_obj *o, const char *status)
     else if (st == CACHE_OBJ_COMPLETE && q->cur.pos == 0)
         cache_disk_promote_start(c);
     /* The request's slices are no longer needed. */
-    evbuffer_drain(bufferevent_get_input(c->bev), q->head_len);
+    conn_consume_head(c, q->head_len);
     q->head_len = 0;
     /* Inside the upstream exchange, pump from the loop: finishing the
      * response now would end the exchange under the proxy's feet. */

@@ -62,6 +62,7 @@ conn_free(struct conn *c)
     worker_conn_gone(c->w, c);
     stat_dec(ST_CONN_LIVE);
     free(c->fields);
+    free(c->ibuf);
     c->magic = 0;
     free(c);
 }
@@ -85,6 +86,7 @@ start_linger(struct conn *c)
     shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     bufferevent_disable(c->bev, EV_WRITE);
     conn_read_enable(c, true);
+    c->ibuf_len = 0;
     evbuffer_drain(bufferevent_get_input(c->bev),
                    evbuffer_get_length(bufferevent_get_input(c->bev)));
     arm_timer(c, LINGER_MS);
@@ -161,7 +163,7 @@ conn_response_done(struct conn *c, bool can_keep_alive)
     }
     c->done_pending = false;
     if (c->head_pending > 0) { /* answered by strata itself (route's errors) */
-        evbuffer_drain(bufferevent_get_input(c->bev), c->head_pending);
+        conn_consume_head(c, c->head_pending);
         c->head_pending = 0;
     }
     cache_flow_end(c);
@@ -318,33 +320,75 @@ begin_request(struct conn *c)
 }
 
 static void
+limits_of(const struct conn *c, struct h1_limits *lim)
+{
+    lim->request_line = c->wc->conf->limits.request_line;
+    lim->field_line = c->wc->conf->limits.field_line;
+    lim->header_section = c->wc->conf->limits.header_section;
+    lim->max_fields = c->wc->conf->limits.fields;
+}
+
+static void parse_head(struct conn *c, const unsigned char *p, size_t len,
+                       const struct h1_limits *lim);
+
+static void
 handle_input(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t len = evbuffer_get_length(in);
     struct h1_limits lim;
-    const unsigned char *p;
-    int rc;
 
     if (len == 0)
         return;
     if (!c->head_started)
         begin_request(c);
-    lim.request_line = c->wc->conf->limits.request_line;
-    lim.field_line = c->wc->conf->limits.field_line;
-    lim.header_section = c->wc->conf->limits.header_section;
-    lim.max_fields = c->wc->conf->limits.fields;
+    limits_of(c, &lim);
     if (len > (size_t)lim.header_section + 4)
         len = (size_t)lim.header_section + 4;
-    p = evbuffer_pullup(in, (ev_ssize_t)len);
-    rc = h1_head_scan(&c->scan, (const char *)p, len, &lim, true);
+    parse_head(c, evbuffer_pullup(in, (ev_ssize_t)len), len, &lim);
+}
+
+bool
+conn_input_flat(struct conn *c, size_t n)
+{
+    struct h1_limits lim;
+    struct h1_scan sc;
+
+    if (!c->head_started)
+        begin_request(c);
+    limits_of(c, &lim);
+    sc = c->scan;
+    if (h1_head_scan(&sc, c->ibuf, n, &lim, true) != (int)n)
+        return false; /* partial, followed by more, or bad: the input's way */
+    c->ibuf_len = (uint32_t)n;
+    parse_head(c, (const unsigned char *)c->ibuf, n, &lim);
+    return true;
+}
+
+void
+conn_consume_head(struct conn *c, size_t n)
+{
+    if (c->ibuf_len > 0) {
+        ASSERT(n == c->ibuf_len); /* a flat head came alone */
+        c->ibuf_len = 0;
+        return;
+    }
+    evbuffer_drain(bufferevent_get_input(c->bev), n);
+}
+
+/* Scans and parses the head at p (len bytes, from the input or ibuf). */
+static void
+parse_head(struct conn *c, const unsigned char *p, size_t len, const struct h1_limits *lim)
+{
+    int rc = h1_head_scan(&c->scan, (const char *)p, len, lim, true);
+
     if (rc == 0)
         return;
     if (rc > 0) {
         size_t head_len = (size_t)rc;
 
         c->req.fields = c->fields;
-        rc = h1_request_parse(&c->req, (const char *)p, head_len, &lim);
+        rc = h1_request_parse(&c->req, (const char *)p, head_len, lim);
         if (rc == 0)
             rc = (int)head_len;
     }

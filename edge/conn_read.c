@@ -13,11 +13,13 @@
 
 #include <event2/buffer.h>
 
+#include "common/alloc.h"
 #include "common/assert.h"
 #include "edge/edge_int.h"
 
 #define READ_SLICE (64 * 1024)
 #define SMALL_READ 2048 /* most request heads; larger ones read on */
+#define PARSED (-3)     /* read_flat: the head was parsed in place */
 
 static void
 arm(struct conn *c)
@@ -77,6 +79,31 @@ read_input(struct evbuffer *in, evutil_socket_t fd, size_t have)
     return more > 0 ? n + more : n;
 }
 
+/*
+ * A new request into an empty input: read into the connection's own buffer
+ * and parse a head that came whole and alone in place, so a request costs
+ * no allocation. PARSED when it was (c may be gone then); else what
+ * read_input would return, with the bytes (if any) added to the input.
+ */
+static ssize_t
+read_flat(struct conn *c, evutil_socket_t fd)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    ssize_t n;
+
+    if (c->ibuf == NULL)
+        c->ibuf = xmalloc(CONN_IBUF);
+    n = recv(fd, c->ibuf, CONN_IBUF, 0);
+    if (n > 0 && n < CONN_IBUF && conn_input_flat(c, (size_t)n))
+        return PARSED;
+    if (n > 0) {
+        evbuffer_unfreeze(in, 0);
+        evbuffer_add(in, c->ibuf, (size_t)n);
+        evbuffer_freeze(in, 0);
+    }
+    return n;
+}
+
 static void
 on_sock_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -94,10 +121,16 @@ on_sock_read(evutil_socket_t fd, short what, void *arg)
         c->read_full = true;
         return;
     }
-    /* A socket bufferevent keeps its input's end frozen for itself. */
-    evbuffer_unfreeze(in, 0);
-    n = read_input(in, fd, have);
-    evbuffer_freeze(in, 0);
+    if (have == 0 && c->state == CS_HEAD && c->ibuf_len == 0) {
+        n = read_flat(c, fd);
+        if (n == PARSED)
+            return;
+    } else {
+        /* A socket bufferevent keeps its input's end frozen for itself. */
+        evbuffer_unfreeze(in, 0);
+        n = read_input(in, fd, have);
+        evbuffer_freeze(in, 0);
+    }
     if (n == -2)
         return; /* no memory for the slice: try again at the next event */
     if (n > 0)

@@ -162,6 +162,8 @@ struct conn {
     bool keep_alive;     /* after the current response */
     bool head_started;   /* at least one byte of the current head */
     size_t head_pending; /* head bytes nobody took over: conn_response_done drains them */
+    char *ibuf;          /* CONN_IBUF bytes, from the first read: a head read whole */
+    uint32_t ibuf_len;   /* > 0: the current request's head is ibuf[0, ibuf_len) */
     bool peer_eof;       /* client shut its write side */
     bool is_head;        /* current request is HEAD: no body in responses */
     bool internal;       /* a request the node makes itself (revalidation) */
@@ -212,6 +214,13 @@ void conn_on_drained(struct conn *c);
 
 /* Input arrived / a socket event (EOF, error, timeout) for c. */
 void conn_input(struct conn *c);
+/* c->ibuf holds n bytes just read into an empty input: one whole head is
+ * parsed in place (true); anything else is the caller's to add to the
+ * input (false). */
+bool conn_input_flat(struct conn *c, size_t n);
+/* The current request's head (n bytes) is done with: from ibuf or input. */
+void conn_consume_head(struct conn *c, size_t n);
+#define CONN_IBUF 2048
 void conn_event(struct conn *c, short what);
 
 /* ---- conn_read.c: direct reads, no FIONREAD per read ---- */

@@ -539,7 +539,7 @@ proxy_start(struct conn *c, const struct conf_site *site, size_t head_len)
     }
     /* A cache fetch keeps the head: its fields decide storing and serving. */
     if (!fetching) {
-        evbuffer_drain(bufferevent_get_input(c->bev), head_len);
+        conn_consume_head(c, head_len);
         if (q != NULL)
             q->head_len = 0;
     }

@@ -83,3 +83,37 @@ def test_pipelined_hits_in_order_and_head(tmp_path):
         assert b"strata; hit" in head and after == b""
     finally:
         assert e.stop() == 0
+
+
+def test_head_alone_then_body_and_split_heads(tmp_path):
+    """A head that arrives alone is parsed where it was read; its body, read
+    later, still reaches the origin; a head split over two reads, and one
+    followed by a second request in the same read, take the buffered way."""
+    import json
+    e = Edge(str(tmp_path))
+    host = "127.0.0.1:%d" % e.port
+    try:
+        s = socket.create_connection(("127.0.0.1", e.port), timeout=5)
+        s.sendall(("POST /__echo HTTP/1.1\r\nHost: %s\r\nContent-Length: 5\r\n\r\n"
+                   % host).encode())
+        time.sleep(0.2)
+        s.sendall(b"hello")
+        time.sleep(0.2)
+        s.sendall(b"GET /__echo HTTP/1.1\r\nHo")  # a head split over two reads
+        time.sleep(0.2)
+        s.sendall(("st: %s\r\n\r\nGET /d/x?%s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                   % (host, q(size=100, cc="max-age=60"), host)).encode())
+        data = read_all(s)
+        s.close()
+        out = []
+        for _ in range(3):
+            st, h, rest = parse_response(data)
+            n = int(h["content-length"][0])
+            out.append((st, rest[:n]))
+            data = rest[n:]
+        assert [st for st, _ in out] == [200, 200, 200] and data == b""
+        assert json.loads(out[0][1])["body_length"] == 5
+        assert json.loads(out[1][1])["method"] == "GET"
+        assert len(out[2][1]) == 100
+    finally:
+        assert e.stop() == 0
