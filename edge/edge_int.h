@@ -214,6 +214,9 @@ void conn_on_drained(struct conn *c);
 
 /* Input arrived / a socket event (EOF, error, timeout) for c. */
 void conn_input(struct conn *c);
+/* conn_head.c: parses what the input holds of the next request head. */
+void conn_head_input(struct conn *c);
+void conn_arm_timer(struct conn *c, uint32_t ms);
 /* c->ibuf holds n bytes just read into an empty input: one whole head is
  * parsed in place (true); anything else is the caller's to add to the
  * input (false). */
