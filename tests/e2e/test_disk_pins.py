@@ -71,24 +71,36 @@ def fill(e, path):
     return h["Cache-Status"]
 
 
+def start_slow_hit(e, path):
+    """Stores path (a fill), then starts a slow reader of its disk hit and
+    waits until it has read a first MiB: (the origin's digest, reader)."""
+    want = get(e.origin.port, path)[3]
+    assert "stored" in fill(e, path)
+    r = SlowReader(e.port, path)
+    r.start()
+    assert r.started.wait(10)
+    return want, r
+
+
+def expect_whole_hit(r, want):
+    """The slow reader got the whole body of a disk hit, byte for byte."""
+    r.join(timeout=40)
+    status, n, length, digest = r.result
+    assert b"strata; hit" in status, status  # streamed from disk
+    assert (n, length, digest) == (SIZE, SIZE, want)
+
+
 def test_eviction_passes_a_disk_hit_being_streamed(tmp_path):
     e = Edge(str(tmp_path), extra=disk_conf(str(tmp_path / "cache"), size="64MiB"))
     path = "/pin/a.bin?%s" % q(size=SIZE, cc="max-age=3600")
     try:
-        want = get(e.origin.port, path)[3]
-        assert "stored" in fill(e, path)
-        r = SlowReader(e.port, path)
-        r.start()
-        assert r.started.wait(10)
+        want, r = start_slow_hit(e, path)
         # Six more objects of the same size: the map holds about four, and
         # the one being read is the oldest.
         for i in range(6):
             assert "stored" in fill(e, "/pin/o%d.bin?%s" % (i, q(size=SIZE, cc="max-age=3600")))
         assert r.got < SIZE, "the reader finished before the evictions: not a test"
-        r.join(timeout=40)
-        status, n, length, digest = r.result
-        assert b"strata; hit" in status, status  # streamed from disk
-        assert (n, length, digest) == (SIZE, SIZE, want)
+        expect_whole_hit(r, want)
         # Once its reader is gone it is evicted like any other object.
         for i in range(6, 10):
             fill(e, "/pin/o%d.bin?%s" % (i, q(size=SIZE, cc="max-age=3600")))
@@ -101,20 +113,13 @@ def test_invalidation_does_not_cut_a_disk_hit_being_streamed(tmp_path):
     e = Edge(str(tmp_path), extra=disk_conf(str(tmp_path / "cache"), size="256MiB"))
     path = "/pin/b.bin?%s" % q(size=SIZE, cc="max-age=3600")
     try:
-        want = get(e.origin.port, path)[3]
-        assert "stored" in fill(e, path)
-        r = SlowReader(e.port, path)
-        r.start()
-        assert r.started.wait(10)
+        want, r = start_slow_hit(e, path)
         raw = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 0\r\n"
                "Connection: close\r\n\r\n" % (path, e.port)).encode()
         assert http_request(e.port, raw).startswith(b"HTTP/1.1 200")
         # Invalidated: the next GET is a miss, while the reader goes on.
         assert "uri-miss" in hit_status(e.port, path)
         assert r.got < SIZE, "the reader finished before the POST: not a test"
-        r.join(timeout=40)
-        status, n, length, digest = r.result
-        assert b"strata; hit" in status, status
-        assert (n, length, digest) == (SIZE, SIZE, want)
+        expect_whole_hit(r, want)
     finally:
         assert e.stop() == 0

@@ -526,16 +526,6 @@ static void test_disk_full(void **state) {
   cache_lmdb_close(&l);
 }
 
-/* Ops counted as queued; 0 once the writer has drained everything. */
-static unsigned queued(struct cache_lmdb *l) {
-  unsigned n;
-
-  pthread_mutex_lock(&l->w.lock);
-  n = l->w.nops;
-  pthread_mutex_unlock(&l->w.lock);
-  return n;
-}
-
 /*
  * A removal kept by a failed round goes back in front of stores still
  * queued: only the kept ops are counted again (else the writer spins on
@@ -553,11 +543,11 @@ static void test_requeue_count(void **state) {
   lmdb_writer_hold(l, false);
   cache_lmdb_flush(l);
   lmdb_test_fsize_restore(&old);
-  for (int i = 0; i < 400 && queued(l) > 0; i++) {
+  for (int i = 0; i < 400 && lmdb_test_queued(l) > 0; i++) {
     usleep(10000); /* the back-off ends; the removal is retried */
     cache_lmdb_flush(l);
   }
-  assert_int_equal(queued(l), 0);
+  assert_int_equal(lmdb_test_queued(l), 0);
   cache_lmdb_close(&l);
 }
 

@@ -111,16 +111,6 @@ static void test_store_above_batch(void **state) {
   assert_int_equal(lmdb_test_count("meta", "fill", 4), 0);
 }
 
-/* Ops counted as queued. */
-static unsigned queued(struct cache_lmdb *l) {
-  unsigned n;
-
-  pthread_mutex_lock(&l->w.lock);
-  n = l->w.nops;
-  pthread_mutex_unlock(&l->w.lock);
-  return n;
-}
-
 static struct cache_obj *head_of(struct cache_lmdb *l, const char *key) {
   struct cache_lmdb_ref ref;
 
@@ -186,15 +176,15 @@ static void test_remove_queue_full(void **state) {
   assert_int_equal(cache_lmdb_store(l, o, 1), -EAGAIN);
   for (int i = 0; i < 100; i++)
     assert_int_equal(cache_lmdb_remove_key(l, hash, key, strlen(key)), 0);
-  assert_int_equal(queued(l), 5);
+  assert_int_equal(lmdb_test_queued(l), 5);
   assert_int_equal(cache_lmdb_remove_key(l, 7, "y", 1), 0);
-  assert_int_equal(queued(l), 6);
+  assert_int_equal(lmdb_test_queued(l), 6);
   lmdb_writer_hold(l, false);
   cache_lmdb_flush(l);
   assert_null(lmdb_test_get(l, key, NULL, NULL));
   assert_int_equal(stats(l).objects, 4);
   assert_int_equal(stats(l).removes, 1);
-  assert_int_equal(queued(l), 0);
+  assert_int_equal(lmdb_test_queued(l), 0);
   put(l, key, 100, 2); /* the removals are done: found again */
   cache_lmdb_flush(l);
   lmdb_test_expect_body(l, key, NULL, 100, 2);

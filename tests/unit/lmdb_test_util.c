@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <xxhash.h>
 
+#include "cache/lmdb_int.h"
 #include "tests/unit/lmdb_test_util.h"
 
 char lmdb_test_dir[64];
@@ -225,4 +226,15 @@ lmdb_test_count(const char *db, const void *prefix, size_t n)
     mdb_txn_abort(txn);
     mdb_env_close(env);
     return found;
+}
+
+unsigned
+lmdb_test_queued(struct cache_lmdb *l)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&l->w.lock);
+    n = l->w.nops;
+    pthread_mutex_unlock(&l->w.lock);
+    return n;
 }

@@ -83,6 +83,8 @@ void lmdb_test_fsize_restore(const struct rlimit *old);
  * mdb_env_open flags (0 or MDB_RDONLY). Close it with mdb_env_close.
  */
 MDB_env *lmdb_test_env_open(unsigned flags);
+/* Ops the writer has queued now (0 once it drained everything). */
+unsigned lmdb_test_queued(struct cache_lmdb *l);
 /* With the tier closed: the entries of db whose key starts with prefix. */
 unsigned lmdb_test_count(const char *db, const void *prefix, size_t n);
 
